@@ -1,0 +1,13 @@
+//! sngan: spectrally normalised GANs on Burn — SNGAN (Miyato et al., ICLR 2018) and the family
+//! that grew from it (projection discriminator, SAGAN, BigGAN, BSN/SSN/BSSN).
+//!
+//! This facade re-exports the workspace libraries and is the only crate that picks a backend:
+//! the features `flex` (CPU, default), `ndarray`, `wgpu` and `cuda` decide which [`Backend`]s
+//! a binary contains, and [`device`] turns a `--device` string into a Burn [`Device`].
+
+mod backend;
+
+pub use backend::{Backend, DeviceError, compiled_backends, default_device, device};
+pub use burn;
+pub use burn::prelude::Device;
+pub use sngan_spectral as spectral;
