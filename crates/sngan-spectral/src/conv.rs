@@ -7,7 +7,9 @@ use burn::prelude::*;
 use burn::tensor::module::{conv_transpose2d, conv2d};
 use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
 
-use crate::norm::{SigmaMode, SigmaParts, SpectralLayer, SpectralNorm, SpectralNormConfig};
+use crate::norm::{
+    SigmaMode, SigmaParts, SpectralLayer, SpectralNorm, SpectralNormConfig, effective_params,
+};
 use crate::power::{Adjoint, ConvOperator};
 
 /// PyTorch's default for conv and linear layers: `kaiming_uniform_(a = sqrt(5))`, i.e. bound
@@ -46,9 +48,9 @@ pub struct SnConv2dConfig {
     /// Input `[height, width]`; needed by [`SigmaMode::Strict`] only.
     #[config(default = "None")]
     pub input_size: Option<[usize; 2]>,
-    /// Spectral-norm settings.
-    #[config(default = "SpectralNormConfig::new()")]
-    pub sn: SpectralNormConfig,
+    /// Spectral-norm settings; `None` makes a plain layer.
+    #[config(default = "Some(SpectralNormConfig::new())")]
+    pub sn: Option<SpectralNormConfig>,
     /// Weight (and bias) initialisation; PyTorch's default unless set.
     #[config(default = "TORCH_DEFAULT_INIT")]
     pub initializer: Initializer,
@@ -64,8 +66,8 @@ pub struct SnConv2d {
     pub weight: Param<Tensor<4>>,
     /// `[channels_out]`.
     pub bias: Option<Param<Tensor<1>>>,
-    /// Spectral-norm state.
-    pub sn: SpectralNorm,
+    /// Spectral-norm state; `None` for a plain layer.
+    pub sn: Option<SpectralNorm>,
     /// Stride.
     pub stride: [usize; 2],
     /// Symmetric padding.
@@ -92,22 +94,22 @@ impl SnConv2dConfig {
         let bias = self
             .bias
             .then(|| init_param(&self.initializer, [c_out], fans, device));
-        let sn = if self.sn.mode == SigmaMode::Strict {
-            let input_size = self
-                .input_size
-                .expect("strict spectral norm needs the layer's input_size");
-            let operator = ConvOperator {
-                weight: Tensor::zeros([c_out, c_in, kh, kw], device),
-                stride: self.stride,
-                padding: self.padding,
-                input_size,
-            };
-            self.sn
-                .init_state([operator.output_len(), operator.input_len()], None, device)
-        } else {
-            self.sn
-                .init_state([c_out, fan_in], Some([c_in, fan_out]), device)
-        };
+        let sn = self.sn.as_ref().map(|sn| {
+            if sn.mode == SigmaMode::Strict {
+                let input_size = self
+                    .input_size
+                    .expect("strict spectral norm needs the layer's input_size");
+                let operator = ConvOperator {
+                    weight: Tensor::zeros([c_out, c_in, kh, kw], device),
+                    stride: self.stride,
+                    padding: self.padding,
+                    input_size,
+                };
+                sn.init_state([operator.output_len(), operator.input_len()], None, device)
+            } else {
+                sn.init_state([c_out, fan_in], Some([c_in, fan_out]), device)
+            }
+        });
         SnConv2d {
             weight,
             bias,
@@ -134,28 +136,24 @@ impl SnConv2d {
     }
 
     fn forward_gamma(&self, input: Tensor<4>, gamma: Option<Tensor<1>>) -> Tensor<4> {
-        let sigma = self.sigma_parts(self.sn.updates(&input.device())).divisor();
-        let weight = self
-            .sn
-            .normalize_weight(self.weight.val(), sigma, gamma.clone());
-        let bias = self
-            .bias
-            .as_ref()
-            .map(|b| self.sn.scale_bias(b.val(), gamma));
+        let bias = self.bias.as_ref().map(Param::val);
+        let (weight, bias) =
+            effective_params(self, self.weight.val(), bias, &input.device(), gamma);
         let options = ConvOptions::new(self.stride, self.padding, [1, 1], 1);
         conv2d(input, weight, bias, options)
     }
 }
 
 impl SpectralLayer for SnConv2d {
-    fn spectral_norm(&self) -> &SpectralNorm {
-        &self.sn
+    fn spectral_norm(&self) -> Option<&SpectralNorm> {
+        self.sn.as_ref()
     }
 
-    fn sigma_parts(&self, update: bool) -> SigmaParts {
+    fn sigma_parts(&self, update: bool) -> Option<SigmaParts> {
+        let sn = self.sn.as_ref()?;
         let weight = self.weight.val();
         let [c_out, c_in, kh, kw] = weight.dims();
-        if self.sn.mode == SigmaMode::Strict {
+        if sn.mode == SigmaMode::Strict {
             let operator = ConvOperator {
                 weight,
                 stride: self.stride,
@@ -164,15 +162,15 @@ impl SpectralLayer for SnConv2d {
                     .input_size
                     .expect("strict spectral norm needs input_size"),
             };
-            let sigma1 = self.sn.estimate(&operator, update);
-            return SigmaParts {
+            let sigma1 = sn.estimate(&operator, update);
+            return Some(SigmaParts {
                 sigma1,
                 sigma2: None,
-            };
+            });
         }
         let w_mat = weight.clone().reshape([c_out, c_in * kh * kw]); // [out, in*kh*kw]
         let w_mat_t = || weight.swap_dims(0, 1).reshape([c_in, c_out * kh * kw]); // [in, out*kh*kw]
-        self.sn.kernel_sigma(w_mat, w_mat_t, update)
+        Some(sn.kernel_sigma(w_mat, w_mat_t, update))
     }
 }
 
@@ -198,9 +196,9 @@ pub struct SnConvTranspose2dConfig {
     /// Input `[height, width]`; needed by [`SigmaMode::Strict`] only.
     #[config(default = "None")]
     pub input_size: Option<[usize; 2]>,
-    /// Spectral-norm settings.
-    #[config(default = "SpectralNormConfig::new()")]
-    pub sn: SpectralNormConfig,
+    /// Spectral-norm settings; `None` makes a plain layer.
+    #[config(default = "Some(SpectralNormConfig::new())")]
+    pub sn: Option<SpectralNormConfig>,
     /// Weight (and bias) initialisation; PyTorch's default unless set.
     #[config(default = "TORCH_DEFAULT_INIT")]
     pub initializer: Initializer,
@@ -214,8 +212,8 @@ pub struct SnConvTranspose2d {
     pub weight: Param<Tensor<4>>,
     /// `[channels_out]`.
     pub bias: Option<Param<Tensor<1>>>,
-    /// Spectral-norm state.
-    pub sn: SpectralNorm,
+    /// Spectral-norm state; `None` for a plain layer.
+    pub sn: Option<SpectralNorm>,
     /// Stride.
     pub stride: [usize; 2],
     /// Symmetric padding.
@@ -245,22 +243,22 @@ impl SnConvTranspose2dConfig {
         let bias = self
             .bias
             .then(|| init_param(&self.initializer, [c_out], fans, device));
-        let sn = if self.sn.mode == SigmaMode::Strict {
-            let kernel = Tensor::zeros([c_in, c_out, kh, kw], device);
-            let adjoint = transpose_adjoint(
-                kernel,
-                self.stride,
-                self.padding,
-                self.padding_out,
-                self.input_size,
-            );
-            // u lives in this layer's output space, which is the adjoint conv's input space.
-            self.sn
-                .init_state([adjoint.input_len(), adjoint.output_len()], None, device)
-        } else {
-            self.sn
-                .init_state([c_out, fan_out], Some([c_in, fan_in]), device)
-        };
+        let sn = self.sn.as_ref().map(|sn| {
+            if sn.mode == SigmaMode::Strict {
+                let kernel = Tensor::zeros([c_in, c_out, kh, kw], device);
+                let adjoint = transpose_adjoint(
+                    kernel,
+                    self.stride,
+                    self.padding,
+                    self.padding_out,
+                    self.input_size,
+                );
+                // u lives in this layer's output space, which is the adjoint conv's input space.
+                sn.init_state([adjoint.input_len(), adjoint.output_len()], None, device)
+            } else {
+                sn.init_state([c_out, fan_out], Some([c_in, fan_in]), device)
+            }
+        });
         SnConvTranspose2d {
             weight,
             bias,
@@ -308,14 +306,9 @@ impl SnConvTranspose2d {
     }
 
     fn forward_gamma(&self, input: Tensor<4>, gamma: Option<Tensor<1>>) -> Tensor<4> {
-        let sigma = self.sigma_parts(self.sn.updates(&input.device())).divisor();
-        let weight = self
-            .sn
-            .normalize_weight(self.weight.val(), sigma, gamma.clone());
-        let bias = self
-            .bias
-            .as_ref()
-            .map(|b| self.sn.scale_bias(b.val(), gamma));
+        let bias = self.bias.as_ref().map(Param::val);
+        let (weight, bias) =
+            effective_params(self, self.weight.val(), bias, &input.device(), gamma);
         let options =
             ConvTransposeOptions::new(self.stride, self.padding, self.padding_out, [1, 1], 1);
         conv_transpose2d(input, weight, bias, options)
@@ -323,14 +316,15 @@ impl SnConvTranspose2d {
 }
 
 impl SpectralLayer for SnConvTranspose2d {
-    fn spectral_norm(&self) -> &SpectralNorm {
-        &self.sn
+    fn spectral_norm(&self) -> Option<&SpectralNorm> {
+        self.sn.as_ref()
     }
 
-    fn sigma_parts(&self, update: bool) -> SigmaParts {
+    fn sigma_parts(&self, update: bool) -> Option<SigmaParts> {
+        let sn = self.sn.as_ref()?;
         let weight = self.weight.val();
         let [c_in, c_out, kh, kw] = weight.dims();
-        if self.sn.mode == SigmaMode::Strict {
+        if sn.mode == SigmaMode::Strict {
             let operator = Adjoint(transpose_adjoint(
                 weight,
                 self.stride,
@@ -338,11 +332,11 @@ impl SpectralLayer for SnConvTranspose2d {
                 self.padding_out,
                 self.input_size,
             ));
-            let sigma1 = self.sn.estimate(&operator, update);
-            return SigmaParts {
+            let sigma1 = sn.estimate(&operator, update);
+            return Some(SigmaParts {
                 sigma1,
                 sigma2: None,
-            };
+            });
         }
         // dim = 1: the output channels index the rows.
         let w_mat = weight
@@ -350,6 +344,6 @@ impl SpectralLayer for SnConvTranspose2d {
             .swap_dims(0, 1)
             .reshape([c_out, c_in * kh * kw]);
         let w_mat_t = || weight.reshape([c_in, c_out * kh * kw]);
-        self.sn.kernel_sigma(w_mat, w_mat_t, update)
+        Some(sn.kernel_sigma(w_mat, w_mat_t, update))
     }
 }

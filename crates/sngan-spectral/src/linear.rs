@@ -8,7 +8,8 @@ use burn::prelude::*;
 use burn::tensor::module::{embedding, linear};
 
 use crate::conv::{TORCH_DEFAULT_INIT, init_param};
-use crate::norm::{SigmaParts, SpectralLayer, SpectralNorm, SpectralNormConfig};
+use crate::norm::{SigmaParts, SpectralLayer, SpectralNorm, SpectralNormConfig, effective_params};
+use crate::power::MatrixOperator;
 
 /// Configuration of a [`SnLinear`].
 #[derive(Config, Debug)]
@@ -20,9 +21,10 @@ pub struct SnLinearConfig {
     /// Whether the layer adds a bias.
     #[config(default = true)]
     pub bias: bool,
-    /// Spectral-norm settings. `Bidirectional` and `Strict` equal `Standard` for a matrix.
-    #[config(default = "SpectralNormConfig::new()")]
-    pub sn: SpectralNormConfig,
+    /// Spectral-norm settings (`Bidirectional` and `Strict` equal `Standard` for a matrix);
+    /// `None` makes a plain layer.
+    #[config(default = "Some(SpectralNormConfig::new())")]
+    pub sn: Option<SpectralNormConfig>,
     /// Weight (and bias) initialisation; PyTorch's default unless set.
     #[config(default = "TORCH_DEFAULT_INIT")]
     pub initializer: Initializer,
@@ -38,8 +40,8 @@ pub struct SnLinear {
     pub weight: Param<Tensor<2>>,
     /// `[d_output]`.
     pub bias: Option<Param<Tensor<1>>>,
-    /// Spectral-norm state.
-    pub sn: SpectralNorm,
+    /// Spectral-norm state; `None` for a plain layer.
+    pub sn: Option<SpectralNorm>,
 }
 
 impl SnLinearConfig {
@@ -59,7 +61,10 @@ impl SnLinearConfig {
             bias: self
                 .bias
                 .then(|| init_param(&self.initializer, [d_out], fans, device)),
-            sn: self.sn.init_state([d_out, d_in], None, device),
+            sn: self
+                .sn
+                .as_ref()
+                .map(|sn| sn.init_state([d_out, d_in], None, device)),
         }
     }
 }
@@ -86,31 +91,27 @@ impl SnLinear {
         input: Tensor<D>,
         gamma: Option<Tensor<1>>,
     ) -> Tensor<D> {
-        let sigma = self.sigma_parts(self.sn.updates(&input.device())).divisor();
-        let weight = self
-            .sn
-            .normalize_weight(self.weight.val(), sigma, gamma.clone());
-        let bias = self
-            .bias
-            .as_ref()
-            .map(|b| self.sn.scale_bias(b.val(), gamma));
+        let bias = self.bias.as_ref().map(Param::val);
+        let (weight, bias) =
+            effective_params(self, self.weight.val(), bias, &input.device(), gamma);
         linear(input, weight.transpose(), bias) // burn's linear takes [d_input, d_output]
     }
 }
 
 impl SpectralLayer for SnLinear {
-    fn spectral_norm(&self) -> &SpectralNorm {
-        &self.sn
+    fn spectral_norm(&self) -> Option<&SpectralNorm> {
+        self.sn.as_ref()
     }
 
-    fn sigma_parts(&self, update: bool) -> SigmaParts {
+    fn sigma_parts(&self, update: bool) -> Option<SigmaParts> {
         let sigma1 = self
             .sn
-            .estimate(&crate::power::MatrixOperator(self.weight.val()), update);
-        SigmaParts {
+            .as_ref()?
+            .estimate(&MatrixOperator(self.weight.val()), update);
+        Some(SigmaParts {
             sigma1,
             sigma2: None,
-        }
+        })
     }
 }
 
@@ -121,9 +122,10 @@ pub struct SnEmbeddingConfig {
     pub n_embedding: usize,
     /// Size of each embedding.
     pub d_model: usize,
-    /// Spectral-norm settings. `Bidirectional` and `Strict` equal `Standard` for a matrix.
-    #[config(default = "SpectralNormConfig::new()")]
-    pub sn: SpectralNormConfig,
+    /// Spectral-norm settings (`Bidirectional` and `Strict` equal `Standard` for a matrix);
+    /// `None` makes a plain layer.
+    #[config(default = "Some(SpectralNormConfig::new())")]
+    pub sn: Option<SpectralNormConfig>,
     /// Weight initialisation; `N(0, 1)` as `nn.Embedding` unless set.
     #[config(default = "Initializer::Normal{mean: 0.0, std: 1.0}")]
     pub initializer: Initializer,
@@ -135,8 +137,8 @@ pub struct SnEmbeddingConfig {
 pub struct SnEmbedding {
     /// Raw table `[n_embedding, d_model]` (PyTorch's `weight_orig`).
     pub weight: Param<Tensor<2>>,
-    /// Spectral-norm state.
-    pub sn: SpectralNorm,
+    /// Spectral-norm state; `None` for a plain layer.
+    pub sn: Option<SpectralNorm>,
 }
 
 impl SnEmbeddingConfig {
@@ -152,7 +154,10 @@ impl SnEmbeddingConfig {
         );
         SnEmbedding {
             weight: init_param(&self.initializer, [n, d], [n, d], device),
-            sn: self.sn.init_state([n, d], None, device),
+            sn: self
+                .sn
+                .as_ref()
+                .map(|sn| sn.init_state([n, d], None, device)),
         }
     }
 }
@@ -172,10 +177,8 @@ impl SnEmbedding {
 
     fn forward_gamma(&self, indices: Tensor<1, Int>, gamma: Option<Tensor<1>>) -> Tensor<2> {
         // The table is the trained tensor, so the autodiff device is read off it.
-        let sigma = self
-            .sigma_parts(self.sn.updates(&self.weight.device()))
-            .divisor();
-        let weight = self.sn.normalize_weight(self.weight.val(), sigma, gamma);
+        let device = self.weight.device();
+        let (weight, _) = effective_params(self, self.weight.val(), None, &device, gamma);
         let [batch] = indices.dims();
         let [_, d_model] = weight.dims();
         embedding(weight, indices.reshape([batch, 1])).reshape([batch, d_model])
@@ -183,17 +186,18 @@ impl SnEmbedding {
 }
 
 impl SpectralLayer for SnEmbedding {
-    fn spectral_norm(&self) -> &SpectralNorm {
-        &self.sn
+    fn spectral_norm(&self) -> Option<&SpectralNorm> {
+        self.sn.as_ref()
     }
 
-    fn sigma_parts(&self, update: bool) -> SigmaParts {
+    fn sigma_parts(&self, update: bool) -> Option<SigmaParts> {
         let sigma1 = self
             .sn
-            .estimate(&crate::power::MatrixOperator(self.weight.val()), update);
-        SigmaParts {
+            .as_ref()?
+            .estimate(&MatrixOperator(self.weight.val()), update);
+        Some(SigmaParts {
             sigma1,
             sigma2: None,
-        }
+        })
     }
 }

@@ -171,22 +171,47 @@ impl Sigma {
     }
 }
 
-/// A layer whose weight is divided by an estimated spectral norm.
+/// A layer whose weight may be divided by an estimated spectral norm (`sn: None` makes it the
+/// plain layer, in PyTorch's weight layout and key names).
 pub trait SpectralLayer {
-    /// The layer's spectral-norm state.
-    fn spectral_norm(&self) -> &SpectralNorm;
+    /// The layer's spectral-norm state, if it is normalised.
+    fn spectral_norm(&self) -> Option<&SpectralNorm>;
 
     /// Sigma of the current weight; in a training forward (`update`) the vectors first take
-    /// `n_power_iterations` steps.
-    fn sigma_parts(&self, update: bool) -> SigmaParts;
+    /// `n_power_iterations` steps. `None` for a plain layer.
+    fn sigma_parts(&self, update: bool) -> Option<SigmaParts>;
 
-    /// Sigma from the stored vectors, without updating them.
-    fn sigma(&self) -> Sigma {
-        let parts = self.sigma_parts(false);
-        Sigma {
+    /// Sigma from the stored vectors, without updating them; `None` for a plain layer.
+    fn sigma(&self) -> Option<Sigma> {
+        let parts = self.sigma_parts(false)?;
+        Some(Sigma {
             sigma1: parts.sigma1.into_scalar::<f32>(),
             sigma2: parts.sigma2.map(|s| s.into_scalar::<f32>()),
+        })
+    }
+}
+
+/// The weight and bias a layer applies to an input on `input_device`: `c * gamma * W / sigma` and
+/// `gamma * b` when normalised, `W` and `b` (times a shared gamma, if given) when plain.
+pub(crate) fn effective_params<const D: usize, L: SpectralLayer + ?Sized>(
+    layer: &L,
+    weight: Tensor<D>,
+    bias: Option<Tensor<1>>,
+    input_device: &Device,
+    shared_gamma: Option<Tensor<1>>,
+) -> (Tensor<D>, Option<Tensor<1>>) {
+    match layer.spectral_norm() {
+        Some(sn) => {
+            let parts = layer
+                .sigma_parts(sn.updates(input_device))
+                .expect("a layer with spectral-norm state has a sigma");
+            let weight = sn.normalize_weight(weight, parts.divisor(), shared_gamma.clone());
+            (weight, bias.map(|b| sn.scale_bias(b, shared_gamma)))
         }
+        None => match shared_gamma {
+            Some(g) => (weight * g.clone().reshape([1; D]), bias.map(|b| b * g)),
+            None => (weight, bias),
+        },
     }
 }
 

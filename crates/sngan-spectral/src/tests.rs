@@ -104,7 +104,12 @@ fn conv_layer_converges_in_training_forwards() {
     let w = layer.weight.val().inner().reshape([8, 27]);
     let w_cols = values(w.transpose());
     let svd = top_singular_value(8, 27, |j| w_cols[j * 8..(j + 1) * 8].to_vec());
-    assert_rel("layer sigma", layer.sigma().value() as f64, svd, 1e-4);
+    assert_rel(
+        "layer sigma",
+        layer.sigma().expect("normalised").value() as f64,
+        svd,
+        1e-4,
+    );
 }
 
 #[test]
@@ -119,7 +124,7 @@ fn strict_sigma_is_the_operator_norm_of_the_convolution() {
             .with_stride(stride)
             .with_padding(padding)
             .with_input_size(Some(size))
-            .with_sn(SpectralNormConfig::new().with_mode(SigmaMode::Strict));
+            .with_sn(Some(SpectralNormConfig::new().with_mode(SigmaMode::Strict)));
         let layer = config.init(&device());
         let op = ConvOperator {
             weight: layer.weight.val(),
@@ -137,7 +142,7 @@ fn strict_sigma_is_the_operator_norm_of_the_convolution() {
         }
         assert_rel(
             &format!("strict sigma {stride:?} {padding:?} {size:?}"),
-            layer.sigma().value() as f64,
+            layer.sigma().expect("normalised").value() as f64,
             svd,
             1e-4,
         );
@@ -163,7 +168,7 @@ fn strict_sigma_of_transposed_convolution() {
         .with_padding_out(padding_out)
         .with_bias(false)
         .with_input_size(Some(size))
-        .with_sn(SpectralNormConfig::new().with_mode(SigmaMode::Strict))
+        .with_sn(Some(SpectralNormConfig::new().with_mode(SigmaMode::Strict)))
         .init(&device());
     let n_in = 3 * size[0] * size[1];
     let options =
@@ -175,7 +180,7 @@ fn strict_sigma_of_transposed_convolution() {
     let out = forward(basis(n_in, 0));
     let n_out = out.dims().iter().product::<usize>();
     assert_eq!(
-        layer.sn.u.value().dims(),
+        sn(&layer).u.value().dims(),
         [n_out],
         "u lives in the output image"
     );
@@ -187,7 +192,7 @@ fn strict_sigma_of_transposed_convolution() {
     }
     assert_rel(
         "strict transposed sigma",
-        layer.sigma().value() as f64,
+        layer.sigma().expect("normalised").value() as f64,
         svd,
         1e-4,
     );
@@ -198,7 +203,9 @@ fn bsn_second_sigma_is_the_transposed_kernel_svd() {
     device().seed(5);
     // 2 -> 8 channels: the two unfoldings, 8x18 and 2x72, have clearly different norms.
     let layer = SnConv2dConfig::new([2, 8], [3, 3])
-        .with_sn(SpectralNormConfig::new().with_mode(SigmaMode::Bidirectional))
+        .with_sn(Some(
+            SpectralNormConfig::new().with_mode(SigmaMode::Bidirectional),
+        ))
         .init(&device());
     for _ in 0..200 {
         let _ = layer.sigma_parts(true);
@@ -212,7 +219,7 @@ fn bsn_second_sigma_is_the_transposed_kernel_svd() {
     let s2 = top_singular_value(2, 72, |col| {
         (0..2).map(|i| at(col / 9, i, col % 9)).collect()
     });
-    let sigma = layer.sigma();
+    let sigma = layer.sigma().expect("normalised");
     assert_rel("bsn sigma1", sigma.sigma1 as f64, s1, 1e-4);
     assert_rel(
         "bsn sigma2",
@@ -233,12 +240,14 @@ fn scale_and_gamma_follow_the_bsn_code() {
     device().seed(6);
     let x = random([2, 5]);
     let base = SnLinearConfig::new(5, 3).init(&device());
-    let with = |sn: SpectralNormConfig| {
-        let mut layer = SnLinearConfig::new(5, 3).with_sn(sn).init(&device());
+    let with = |config: SpectralNormConfig| {
+        let mut layer = SnLinearConfig::new(5, 3)
+            .with_sn(Some(config))
+            .init(&device());
         layer.weight = base.weight.clone();
         layer.bias = base.bias.clone();
-        layer.sn.u.set(base.sn.u.value());
-        layer.sn.v.set(base.sn.v.value());
+        sn(&layer).u.set(sn(&base).u.value());
+        sn(&layer).v.set(sn(&base).v.value());
         layer
     };
     let bias = base.bias.as_ref().unwrap().val().reshape([1, 3]);
@@ -256,10 +265,9 @@ fn scale_and_gamma_follow_the_bsn_code() {
     );
 
     let mut gamma_layer = with(SpectralNormConfig::new().with_learnable_gamma(true));
-    gamma_layer.sn.gamma = Some(burn::module::Param::from_tensor(Tensor::from_floats(
-        [0.5],
-        &device(),
-    )));
+    gamma_layer.sn.as_mut().unwrap().gamma = Some(burn::module::Param::from_tensor(
+        Tensor::from_floats([0.5], &device()),
+    ));
     let out = gamma_layer.forward(x.clone());
     assert!(
         close(out, (plain.clone() + bias.clone()) * 0.5),
@@ -280,43 +288,43 @@ fn eval_leaves_vectors_untouched_and_clones_share_them() {
     device.seed(7);
     let layer = SnConv2dConfig::new([2, 4], [3, 3]).init(&device);
     let x = Tensor::<4>::ones([1, 2, 5, 5], &device);
-    let u0 = values(layer.sn.u.value());
+    let u0 = values(sn(&layer).u.value());
 
     let eval = layer.valid();
     let _ = eval.forward(x.clone().inner());
-    assert_eq!(values(eval.sn.u.value()), u0, "valid() forward keeps u");
-    assert_eq!(values(layer.sn.u.value()), u0, "valid() is a copy");
+    assert_eq!(values(sn(&eval).u.value()), u0, "valid() forward keeps u");
+    assert_eq!(values(sn(&layer).u.value()), u0, "valid() is a copy");
 
     let frozen = layer.clone().no_grad(); // what the generator step does with D
     let _ = frozen.forward(x.clone());
-    let u1 = values(layer.sn.u.value());
+    let u1 = values(sn(&layer).u.value());
     assert_ne!(
         u1, u0,
         "a no_grad clone still advances the shared u, as PyTorch's G step does"
     );
 
     let off = layer.clone().valid().train();
-    assert_eq!(values(off.sn.u.value()), u1);
+    assert_eq!(values(sn(&off).u.value()), u1);
 }
 
 #[test]
 fn optimiser_trains_weight_and_gamma_but_not_the_vectors() {
     let device = device().autodiff();
     device.seed(8);
-    let config = SnConv2dConfig::new([2, 3], [3, 3]).with_sn(
+    let config = SnConv2dConfig::new([2, 3], [3, 3]).with_sn(Some(
         SpectralNormConfig::new()
             .with_mode(SigmaMode::Bidirectional)
             .with_learnable_gamma(true),
-    );
+    ));
     let mut layer = config.init(&device);
     let mut optim = AdamConfig::new().init();
     let x = Tensor::<4>::ones([2, 2, 5, 5], &device);
     let loss = layer.forward(x).sum();
     let (u, u2) = (
-        values(layer.sn.u.value()),
-        values(layer.sn.u2.as_ref().unwrap().value()),
+        values(sn(&layer).u.value()),
+        values(sn(&layer).u2.as_ref().unwrap().value()),
     );
-    let gamma = values(layer.sn.gamma.as_ref().unwrap().val());
+    let gamma = values(sn(&layer).gamma.as_ref().unwrap().val());
     let weight = values(layer.weight.val());
     let grads = GradientsParams::from_grads(loss.backward(), &layer);
     assert_eq!(
@@ -325,9 +333,9 @@ fn optimiser_trains_weight_and_gamma_but_not_the_vectors() {
         "weight, bias, gamma get gradients; u, v, u2, v2 do not"
     );
     layer = optim.step(1e-2, layer, grads);
-    assert_eq!(values(layer.sn.u.value()), u);
-    assert_eq!(values(layer.sn.u2.as_ref().unwrap().value()), u2);
-    assert_ne!(values(layer.sn.gamma.as_ref().unwrap().val()), gamma);
+    assert_eq!(values(sn(&layer).u.value()), u);
+    assert_eq!(values(sn(&layer).u2.as_ref().unwrap().value()), u2);
+    assert_ne!(values(sn(&layer).gamma.as_ref().unwrap().val()), gamma);
     assert_ne!(values(layer.weight.val()), weight);
 }
 
@@ -335,18 +343,18 @@ fn optimiser_trains_weight_and_gamma_but_not_the_vectors() {
 fn records_round_trip_vectors_and_gamma_exactly() {
     let device = device().autodiff();
     device.seed(9);
-    let sn = SpectralNormConfig::new()
+    let config = SpectralNormConfig::new()
         .with_mode(SigmaMode::Bidirectional)
         .with_learnable_gamma(true);
     let layer = SnConv2dConfig::new([2, 3], [3, 3])
-        .with_sn(sn.clone())
+        .with_sn(Some(config.clone()))
         .init(&device);
     let x = Tensor::<4>::ones([1, 2, 4, 4], &device);
     for _ in 0..3 {
         let _ = layer.forward(x.clone()); // the last update must be in the record
     }
     let state = |l: &SnConv2d| {
-        let sn = &l.sn;
+        let sn = sn(l);
         [
             values(sn.u.value()),
             values(sn.v.value()),
@@ -360,7 +368,7 @@ fn records_round_trip_vectors_and_gamma_exactly() {
 
     let fresh = || {
         SnConv2dConfig::new([2, 3], [3, 3])
-            .with_sn(sn.clone())
+            .with_sn(Some(config.clone()))
             .init(&device)
     };
     let loaded = fresh().load_record(layer.clone().into_record());
@@ -372,4 +380,25 @@ fn records_round_trip_vectors_and_gamma_exactly() {
     // Burn reads a loaded file's tensors lazily, so the file must outlive the first read.
     assert_eq!(state(&loaded), expected, "burnpack file");
     std::fs::remove_file(&path).ok();
+}
+
+fn sn<L: SpectralLayer>(layer: &L) -> &SpectralNorm {
+    layer.spectral_norm().expect("layer is normalised")
+}
+
+#[test]
+fn plain_layers_have_no_state_and_keep_torch_keys() {
+    let conv = SnConv2dConfig::new([2, 3], [3, 3])
+        .with_sn(None)
+        .init(&device());
+    assert!(conv.sigma().is_none());
+    let x = random([1, 2, 5, 5]);
+    let expected = burn::tensor::module::conv2d(
+        x.clone(),
+        conv.weight.val(),
+        conv.bias.as_ref().map(|b| b.val()),
+        burn::tensor::ops::ConvOptions::new([1, 1], [0, 0], [1, 1], 1),
+    );
+    assert_eq!(values(conv.forward(x)), values(expected));
+    assert_eq!(conv.num_params(), 2 * 3 * 9 + 3);
 }
