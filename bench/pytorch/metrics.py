@@ -1,0 +1,1 @@
+"""PyTorch twin of crates/sngan-metrics/benches/metrics.rs (work in progress)."""

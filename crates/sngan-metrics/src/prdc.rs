@@ -1,0 +1,184 @@
+//! k-nearest-neighbour manifold metrics on features:
+//! - improved precision and recall (Kynkäänniemi et al. 2019, arXiv:1904.06991;
+//!   kynkaat/improved-precision-and-recall-metric `precision_recall.py`): k = 3, a sample is in
+//!   the other set's manifold when `d ≤` some ball radius;
+//! - precision, recall, density and coverage (Naeem et al. 2020, arXiv:2002.09797;
+//!   clovaai/generative-evaluation-prdc `prdc/prdc.py`, which StudioGAN copies): k = 5, strict `<`.
+//!
+//! A ball's radius is the distance from a sample to its k-th nearest neighbour in its own set
+//! (the (k+1)-th smallest distance, the sample itself being the first). Distances are Euclidean,
+//! compared squared, computed in f64 in row blocks so that memory stays bounded at 50k samples.
+
+use faer::Mat;
+use rayon::prelude::*;
+
+use crate::error::{MetricsError, Result};
+use crate::features::Features;
+
+/// Rows per distance block.
+const BLOCK: usize = 512;
+
+/// Membership rule at the ball boundary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Boundary {
+    /// `d ≤ radius` (Kynkäänniemi et al., StyleGAN2-ADA, torch-fidelity).
+    Inclusive,
+    /// `d < radius` (Naeem et al. `prdc.py`, StudioGAN).
+    Strict,
+}
+
+impl Boundary {
+    fn inside(self, d2: f64, r2: f64) -> bool {
+        match self {
+            Self::Inclusive => d2 <= r2,
+            Self::Strict => d2 < r2,
+        }
+    }
+}
+
+/// Improved precision and recall.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PrecisionRecall {
+    /// Fraction of fake samples inside the real manifold.
+    pub precision: f64,
+    /// Fraction of real samples inside the fake manifold.
+    pub recall: f64,
+}
+
+/// Precision, recall, density and coverage (Naeem et al.).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Prdc {
+    /// Fraction of fakes inside some real ball.
+    pub precision: f64,
+    /// Fraction of reals inside some fake ball.
+    pub recall: f64,
+    /// Mean number of real balls holding a fake, divided by k.
+    pub density: f64,
+    /// Fraction of real balls holding at least one fake.
+    pub coverage: f64,
+}
+
+struct Sq {
+    m: Mat<f64>,
+    norms: Vec<f64>,
+}
+
+fn prep(f: &Features) -> Sq {
+    let m = Mat::from_fn(f.n, f.dim, |i, j| f64::from(f.data[i * f.dim + j]));
+    let norms = (0..f.n)
+        .map(|i| (0..f.dim).map(|j| m[(i, j)] * m[(i, j)]).sum())
+        .collect();
+    Sq { m, norms }
+}
+
+/// Squared distances between rows `lo..hi` of `a` and all rows of `b`: `[hi-lo, b.n]`.
+fn block_d2(a: &Sq, lo: usize, hi: usize, b: &Sq) -> Mat<f64> {
+    let g = a.m.subrows(lo, hi - lo) * b.m.transpose();
+    Mat::from_fn(hi - lo, b.m.nrows(), |i, j| {
+        (a.norms[lo + i] + b.norms[j] - 2.0 * g[(i, j)]).max(0.0)
+    })
+}
+
+/// Squared distance from each row to its k-th nearest neighbour in the same set.
+fn kth_radii2(x: &Sq, k: usize) -> Vec<f64> {
+    let n = x.m.nrows();
+    let mut radii = Vec::with_capacity(n);
+    for lo in (0..n).step_by(BLOCK) {
+        let hi = (lo + BLOCK).min(n);
+        let d = block_d2(x, lo, hi, x);
+        let block: Vec<f64> = (0..hi - lo)
+            .into_par_iter()
+            .map(|i| {
+                let mut row: Vec<f64> = (0..n)
+                    .map(|j| if j == lo + i { 0.0 } else { d[(i, j)] })
+                    .collect();
+                let (_, kth, _) = row.select_nth_unstable_by(k, f64::total_cmp);
+                *kth
+            })
+            .collect();
+        radii.extend(block);
+    }
+    radii
+}
+
+/// For each row of `a`: (number of b-balls holding it, min over b of d²(a, b) - r²_b... ) —
+/// here: (count of j with `inside(d²(a_i, b_j), r²_j)`, min_j d²(a_i, b_j)).
+fn memberships(a: &Sq, b: &Sq, b_radii2: &[f64], rule: Boundary) -> Vec<(usize, f64)> {
+    let n = a.m.nrows();
+    let mut out = Vec::with_capacity(n);
+    for lo in (0..n).step_by(BLOCK) {
+        let hi = (lo + BLOCK).min(n);
+        let d = block_d2(a, lo, hi, b);
+        let block: Vec<(usize, f64)> = (0..hi - lo)
+            .into_par_iter()
+            .map(|i| {
+                let mut count = 0;
+                let mut min = f64::INFINITY;
+                for (j, r2) in b_radii2.iter().enumerate() {
+                    let v = d[(i, j)];
+                    count += usize::from(rule.inside(v, *r2));
+                    min = min.min(v);
+                }
+                (count, min)
+            })
+            .collect();
+        out.extend(block);
+    }
+    out
+}
+
+fn check(real: &Features, fake: &Features, k: usize, metric: &'static str) -> Result<()> {
+    if real.dim != fake.dim || real.n <= k || fake.n <= k || k == 0 {
+        return Err(MetricsError::input(
+            metric,
+            format!("real and fake features of equal width, more than k = {k} (>= 1) rows each"),
+            format!(
+                "{} x {} real, {} x {} fake",
+                real.n, real.dim, fake.n, fake.dim
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Improved precision and recall with `k` neighbours (3 in the paper) and `d ≤ radius`.
+pub fn precision_recall(real: &Features, fake: &Features, k: usize) -> Result<PrecisionRecall> {
+    check(real, fake, k, "precision-recall")?;
+    let (r, f) = (prep(real), prep(fake));
+    let (rr, fr) = (kth_radii2(&r, k), kth_radii2(&f, k));
+    let fake_in_real = memberships(&f, &r, &rr, Boundary::Inclusive);
+    let real_in_fake = memberships(&r, &f, &fr, Boundary::Inclusive);
+    let frac =
+        |v: &[(usize, f64)]| v.iter().filter(|(c, _)| *c > 0).count() as f64 / v.len() as f64;
+    Ok(PrecisionRecall {
+        precision: frac(&fake_in_real),
+        recall: frac(&real_in_fake),
+    })
+}
+
+/// Precision, recall, density and coverage with `k` neighbours (5 in the paper and StudioGAN)
+/// and strict `d < radius`.
+pub fn prdc(real: &Features, fake: &Features, k: usize) -> Result<Prdc> {
+    check(real, fake, k, "prdc")?;
+    let (r, f) = (prep(real), prep(fake));
+    let (rr, fr) = (kth_radii2(&r, k), kth_radii2(&f, k));
+    let fake_in_real = memberships(&f, &r, &rr, Boundary::Strict);
+    let real_in_fake = memberships(&r, &f, &fr, Boundary::Strict);
+    let (nf, nr) = (fake.n as f64, real.n as f64);
+    let precision = fake_in_real.iter().filter(|(c, _)| *c > 0).count() as f64 / nf;
+    let density = fake_in_real.iter().map(|(c, _)| *c as f64).sum::<f64>() / (k as f64 * nf);
+    let recall = real_in_fake.iter().filter(|(c, _)| *c > 0).count() as f64 / nr;
+    // Coverage: the nearest fake to real i lies strictly inside real i's own ball.
+    let coverage = real_in_fake
+        .iter()
+        .zip(&rr)
+        .filter(|((_, min), r2)| min < *r2)
+        .count() as f64
+        / nr;
+    Ok(Prdc {
+        precision,
+        recall,
+        density,
+        coverage,
+    })
+}

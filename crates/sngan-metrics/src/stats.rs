@@ -1,0 +1,254 @@
+//! Feature statistics for FID (Heusel et al., "GANs Trained by a Two Time-Scale Update Rule
+//! Converge to a Local Nash Equilibrium", arXiv:1706.08500): mean and covariance accumulated in
+//! f64 with the 1/(N-1) normalisation of `np.cov` (pytorch-fid, TTUR, torch-fidelity,
+//! clean-fid), read from and written to the `.npz` files pytorch-fid reads and writes.
+
+use std::path::Path;
+
+use faer::Mat;
+
+use crate::error::{MetricsError, Result};
+use crate::inception::Preprocess;
+use crate::npz::{Npz, NpzOut};
+
+/// Mean and covariance of a feature set, with where they came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Statistics {
+    /// Mean, `[dim]`.
+    pub mu: Vec<f64>,
+    /// Covariance with 1/(N-1), `[dim, dim]` row-major.
+    pub sigma: Vec<f64>,
+    /// Number of samples, when known (pytorch-fid's files do not say).
+    pub n: Option<usize>,
+    /// Image preprocessing, when known (see [`Preprocess`]).
+    pub preprocessing: Option<Preprocess>,
+    /// Which features, e.g. `inception-2015-12-05/pool3`, when known.
+    pub features: Option<String>,
+}
+
+impl Statistics {
+    /// Feature dimension.
+    pub fn dim(&self) -> usize {
+        self.mu.len()
+    }
+
+    /// `sum_i sigma_ii`.
+    pub fn trace(&self) -> f64 {
+        let d = self.dim();
+        (0..d).map(|i| self.sigma[i * d + i]).sum()
+    }
+
+    /// Statistics of `features` (`[n, dim]` row-major), n >= 2.
+    pub fn from_features(features: &[f32], n: usize, dim: usize) -> Result<Self> {
+        let mut acc = StatsAccumulator::new(dim);
+        acc.push(features, n)?;
+        acc.finish()
+    }
+
+    /// Whether the covariance is singular by construction (N <= dim): FID is then defined only
+    /// to about 1e-5 relative, because routes treat the noise-level eigenvalues differently
+    /// (research/metrics.md section 5), and intra-FID always runs in this regime.
+    pub fn rank_deficient(&self) -> bool {
+        self.n.is_some_and(|n| n <= self.dim())
+    }
+
+    pub(crate) fn sigma_mat(&self) -> Mat<f64> {
+        let d = self.dim();
+        Mat::from_fn(d, d, |i, j| self.sigma[i * d + j])
+    }
+
+    fn check(&self, path: &Path) -> Result<()> {
+        let d = self.dim();
+        if d == 0 || self.sigma.len() != d * d {
+            return Err(MetricsError::Shape {
+                path: path.to_path_buf(),
+                name: "sigma".into(),
+                expected: format!("[{d}, {d}] to match mu [{d}]"),
+                found: vec![self.sigma.len() as u64],
+            });
+        }
+        if let Some(bad) = self.mu.iter().chain(&self.sigma).find(|v| !v.is_finite()) {
+            return Err(MetricsError::Format {
+                path: path.to_path_buf(),
+                expected: "finite mu and sigma".into(),
+                found: format!("{bad}"),
+            });
+        }
+        Ok(())
+    }
+
+    /// Reads `mu`/`sigma` (pytorch-fid, TTUR, clean-fid, StudioGAN) or `mean`/`cov`
+    /// (sngan_projection), f64 or f32, plus this crate's optional `n`, `preprocessing` and
+    /// `features` records.
+    pub fn read(path: &Path) -> Result<Self> {
+        let mut npz = Npz::open(path)?;
+        let (mu_key, sigma_key) = if !npz.has("mu") && npz.has("mean") {
+            ("mean", "cov")
+        } else {
+            ("mu", "sigma")
+        };
+        let mu = npz.f64_array(mu_key)?;
+        let sigma = npz.f64_array(sigma_key)?;
+        let d = mu.data.len();
+        if mu.shape.len() != 1 {
+            return Err(MetricsError::Shape {
+                path: path.to_path_buf(),
+                name: mu_key.into(),
+                expected: "[dim]".into(),
+                found: mu.shape.iter().map(|&v| v as u64).collect(),
+            });
+        }
+        if sigma.shape != [d, d] {
+            return Err(MetricsError::Shape {
+                path: path.to_path_buf(),
+                name: sigma_key.into(),
+                expected: format!("[{d}, {d}] to match {mu_key} [{d}]"),
+                found: sigma.shape.iter().map(|&v| v as u64).collect(),
+            });
+        }
+        let n = npz.integer("n").and_then(|v| usize::try_from(v).ok());
+        let preprocessing = match npz.string("preprocessing") {
+            Some(name) => {
+                Some(
+                    Preprocess::from_name(&name).ok_or_else(|| MetricsError::Format {
+                        path: path.to_path_buf(),
+                        expected: "preprocessing `tf-exact`, `pytorch-fid` or `clean`".into(),
+                        found: format!("`{name}`"),
+                    })?,
+                )
+            }
+            None => None,
+        };
+        let features = npz.string("features");
+        let stats = Self {
+            mu: mu.data,
+            sigma: sigma.data,
+            n,
+            preprocessing,
+            features,
+        };
+        stats.check(path)?;
+        Ok(stats)
+    }
+
+    /// Writes `mu` (f64 `[dim]`) and `sigma` (f64 `[dim, dim]`) deflate-compressed like
+    /// `np.savez_compressed`, plus `n`, `preprocessing` and `features` when known.
+    pub fn write(&self, path: &Path) -> Result<()> {
+        self.check(path)?;
+        let d = self.dim();
+        let mut out = NpzOut::create(path)?;
+        out.f64_array("mu", &[d], &self.mu)?;
+        out.f64_array("sigma", &[d, d], &self.sigma)?;
+        if let Some(n) = self.n {
+            out.i64_scalar("n", n as i64)?;
+        }
+        if let Some(p) = self.preprocessing {
+            out.string("preprocessing", p.name())?;
+        }
+        if let Some(f) = &self.features {
+            out.string("features", f)?;
+        }
+        out.finish()
+    }
+}
+
+/// Streams feature batches into f64 sums and returns [`Statistics`].
+///
+/// Sums are taken of `x - shift`, with `shift` the first sample, so that a large common mean
+/// costs no precision (the shifted-data algorithm); the covariance is
+/// `(S - n m mᵀ) / (n - 1)` with `m` the shifted mean.
+#[derive(Debug, Clone)]
+pub struct StatsAccumulator {
+    dim: usize,
+    n: usize,
+    shift: Vec<f64>,
+    sum: Vec<f64>,
+    outer: Mat<f64>,
+}
+
+impl StatsAccumulator {
+    /// An empty accumulator for `dim`-wide features.
+    pub fn new(dim: usize) -> Self {
+        Self {
+            dim,
+            n: 0,
+            shift: Vec::new(),
+            sum: vec![0.0; dim],
+            outer: Mat::zeros(dim, dim),
+        }
+    }
+
+    /// Samples seen so far.
+    pub fn count(&self) -> usize {
+        self.n
+    }
+
+    /// Adds `n` rows of `features` (`[n, dim]` row-major, f32 as the network emits them).
+    pub fn push(&mut self, features: &[f32], n: usize) -> Result<()> {
+        let d = self.dim;
+        if features.len() != n * d {
+            return Err(MetricsError::input(
+                "statistics",
+                format!("{n} x {d} features"),
+                format!("{} values", features.len()),
+            ));
+        }
+        if n == 0 {
+            return Ok(());
+        }
+        if let Some(bad) = features.iter().find(|v| !v.is_finite()) {
+            return Err(MetricsError::input(
+                "statistics",
+                "finite features",
+                format!("{bad}"),
+            ));
+        }
+        if self.shift.is_empty() {
+            self.shift = features[..d].iter().map(|&v| f64::from(v)).collect();
+        }
+        let x = Mat::from_fn(n, d, |i, j| f64::from(features[i * d + j]) - self.shift[j]);
+        for j in 0..d {
+            self.sum[j] += (0..n).map(|i| x[(i, j)]).sum::<f64>();
+        }
+        faer::linalg::matmul::matmul(
+            self.outer.as_mut(),
+            faer::Accum::Add,
+            x.transpose(),
+            x.as_ref(),
+            1.0,
+            faer::get_global_parallelism(),
+        );
+        self.n += n;
+        Ok(())
+    }
+
+    /// Mean and 1/(N-1) covariance; needs at least two samples.
+    pub fn finish(self) -> Result<Statistics> {
+        let (n, d) = (self.n, self.dim);
+        if n < 2 {
+            return Err(MetricsError::input(
+                "statistics",
+                "at least 2 samples for a 1/(N-1) covariance",
+                format!("{n}"),
+            ));
+        }
+        let nf = n as f64;
+        let m: Vec<f64> = self.sum.iter().map(|s| s / nf).collect();
+        let mut sigma = vec![0.0; d * d];
+        for i in 0..d {
+            for j in 0..d {
+                // The GEMM result is symmetric only up to rounding: average both triangles.
+                let s = 0.5 * (self.outer[(i, j)] + self.outer[(j, i)]);
+                sigma[i * d + j] = (s - nf * m[i] * m[j]) / (nf - 1.0);
+            }
+        }
+        let mu = m.iter().zip(&self.shift).map(|(a, b)| a + b).collect();
+        Ok(Statistics {
+            mu,
+            sigma,
+            n: Some(n),
+            preprocessing: None,
+            features: None,
+        })
+    }
+}
