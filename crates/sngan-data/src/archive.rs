@@ -48,10 +48,12 @@ pub(crate) fn read_maybe_gz(path: &Path) -> Result<Vec<u8>> {
 
 /// Maps a read error inside a gzip stream to "truncated" when that is what it means.
 pub(crate) fn gzip_error(path: String, gz: bool, e: io::Error) -> DataError {
-    if gz && matches!(
-        e.kind(),
-        io::ErrorKind::UnexpectedEof | io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData
-    ) {
+    if gz
+        && matches!(
+            e.kind(),
+            io::ErrorKind::UnexpectedEof | io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData
+        )
+    {
         DataError::Truncated {
             path,
             expected: "a complete gzip stream".into(),
@@ -242,8 +244,13 @@ impl Store {
             // crate ends a cut member with a short read and no error.
             if !stop {
                 let mut sink = io::sink();
-                io::copy(&mut r, &mut sink)
-                    .map_err(|e| truncation(gzip_error(member(path, &name), gz, e), &r, member(path, &name)))?;
+                io::copy(&mut r, &mut sink).map_err(|e| {
+                    truncation(
+                        gzip_error(member(path, &name), gz, e),
+                        &r,
+                        member(path, &name),
+                    )
+                })?;
             }
             if stop {
                 break;

@@ -3,8 +3,9 @@
 //! size, no short last batch; epochs run into each other) that decodes each batch in parallel
 //! with rayon on a background thread, a few batches ahead of the training loop.
 //!
-//! Normalisation is `x / 127.5 - 1` (torchvision `ToTensor` + `Normalize(0.5, 0.5)` = BigGAN,
-//! mmgeneration; BSSN's `x / 255 * 2 - 1` is the same map), research/data.md section 2.
+//! Normalisation is torchvision's `ToTensor` + `Normalize(0.5, 0.5)` computed in f32 exactly as
+//! torch does it (BigGAN, mmgeneration; BSSN's `x / 255 * 2 - 1` is the same map up to the last
+//! bit), research/data.md section 2.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -47,7 +48,10 @@ impl HostBatch {
     pub fn to_device(&self, device: &Device) -> ImageBatch {
         let n = self.labels.len();
         ImageBatch {
-            images: Tensor::<4>::from_data(TensorData::new(self.images.clone(), self.shape), device),
+            images: Tensor::<4>::from_data(
+                TensorData::new(self.images.clone(), self.shape),
+                device,
+            ),
             labels: Tensor::<1, Int>::from_data(TensorData::new(self.labels.clone(), [n]), device),
         }
     }
@@ -62,13 +66,25 @@ impl HostBatch {
     }
 }
 
-/// Writes one HWC `u8` image as CHW floats `x / 127.5 - 1`, mirrored left-right if `flip`.
+/// `u8 -> f32` map of the batches: `(x / 255 - 0.5) / 0.5` in f32, bit-identical to torchvision
+/// `ToTensor()` + `Normalize(0.5, 0.5)`; 0 maps to -1 and 255 to 1 exactly.
+pub fn to_unit_range(x: u8) -> f32 {
+    (x as f32 / 255.0 - 0.5) / 0.5
+}
+
+fn lut() -> &'static [f32; 256] {
+    static LUT: std::sync::OnceLock<[f32; 256]> = std::sync::OnceLock::new();
+    LUT.get_or_init(|| std::array::from_fn(|i| to_unit_range(i as u8)))
+}
+
+/// Writes one HWC `u8` image as CHW floats in `[-1, 1]` ([`to_unit_range`]), mirrored
+/// left-right if `flip`.
 ///
 /// # Shapes
 /// - `src`: `[h, w, c]` bytes
 /// - `dst`: `[c, h, w]` floats
 pub fn hwc_to_chw_pm1(src: &[u8], h: usize, w: usize, c: usize, flip: bool, dst: &mut [f32]) {
-    const SCALE: f32 = 1.0 / 127.5;
+    let lut = lut();
     for ch in 0..c {
         let plane = &mut dst[ch * h * w..(ch + 1) * h * w];
         for y in 0..h {
@@ -76,11 +92,11 @@ pub fn hwc_to_chw_pm1(src: &[u8], h: usize, w: usize, c: usize, flip: bool, dst:
             let out = &mut plane[y * w..(y + 1) * w];
             if flip {
                 for (x, o) in out.iter_mut().enumerate() {
-                    *o = row[(w - 1 - x) * c + ch] as f32 * SCALE - 1.0;
+                    *o = lut[row[(w - 1 - x) * c + ch] as usize];
                 }
             } else {
                 for (x, o) in out.iter_mut().enumerate() {
-                    *o = row[x * c + ch] as f32 * SCALE - 1.0;
+                    *o = lut[row[x * c + ch] as usize];
                 }
             }
         }
@@ -89,7 +105,11 @@ pub fn hwc_to_chw_pm1(src: &[u8], h: usize, w: usize, c: usize, flip: bool, dst:
 
 /// Loads `indices` from `source` in parallel and converts them to a [`HostBatch`]; image `i`
 /// is mirrored when `flips[i]`. The first unreadable image fails the batch with its error.
-pub fn host_batch(source: &dyn ImageSource, indices: &[usize], flips: &[bool]) -> Result<HostBatch> {
+pub fn host_batch(
+    source: &dyn ImageSource,
+    indices: &[usize],
+    flips: &[bool],
+) -> Result<HostBatch> {
     assert_eq!(indices.len(), flips.len(), "one flip flag per index");
     let [h, w, c] = source.shape();
     let per = h * w * c;
@@ -303,7 +323,11 @@ pub struct GanLoader {
 
 impl GanLoader {
     /// Starts decoding batches from `source` as `config` says, for `device`.
-    pub fn new(source: Arc<dyn ImageSource>, config: LoaderConfig, device: &Device) -> Result<Self> {
+    pub fn new(
+        source: Arc<dyn ImageSource>,
+        config: LoaderConfig,
+        device: &Device,
+    ) -> Result<Self> {
         if source.is_empty() || config.batch_size == 0 {
             return Err(DataError::Invalid {
                 what: "GAN loader".into(),
@@ -428,7 +452,10 @@ impl Batcher<ImageItem, ImageBatch> for ImageBatcher {
                 .zip(items.par_iter().zip(flips.par_iter()))
                 .for_each(|(dst, (it, &f))| hwc_to_chw_pm1(&it.image.pixels, h, w, c, f, dst));
         }
-        let labels: Vec<i64> = items.iter().map(|it| it.label.map_or(-1, i64::from)).collect();
+        let labels: Vec<i64> = items
+            .iter()
+            .map(|it| it.label.map_or(-1, i64::from))
+            .collect();
         HostBatch {
             images,
             shape: [n, c, h, w],

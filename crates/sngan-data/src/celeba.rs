@@ -79,8 +79,14 @@ struct ZipEntry {
 
 #[derive(Debug)]
 enum Backing {
-    Zip { path: PathBuf, entries: Vec<ZipEntry> },
-    Dir { root: PathBuf, files: Vec<String> },
+    Zip {
+        path: PathBuf,
+        entries: Vec<ZipEntry>,
+    },
+    Dir {
+        root: PathBuf,
+        files: Vec<String>,
+    },
 }
 
 /// Lazily decoded CelebA images after a crop preset and resize.
@@ -152,7 +158,10 @@ impl CelebA {
             if n_kept != n_wanted {
                 return Err(DataError::Missing {
                     path: show(root),
-                    expected: format!("{n_wanted} images of the {split:?} split listed in {}", show(&partition)),
+                    expected: format!(
+                        "{n_wanted} images of the {split:?} split listed in {}",
+                        show(&partition)
+                    ),
                     found: format!("{n_kept} of them"),
                 });
             }
@@ -188,11 +197,15 @@ fn read_zip_entry(path: &Path, e: &ZipEntry) -> Result<Vec<u8>> {
     if e.data_start + e.compressed > file_len {
         return Err(DataError::Truncated {
             path: label,
-            expected: format!("{} compressed bytes at offset {}", e.compressed, e.data_start),
+            expected: format!(
+                "{} compressed bytes at offset {}",
+                e.compressed, e.data_start
+            ),
             found: format!("a {file_len}-byte zip"),
         });
     }
-    f.seek(SeekFrom::Start(e.data_start)).map_err(io(label.clone()))?;
+    f.seek(SeekFrom::Start(e.data_start))
+        .map_err(io(label.clone()))?;
     let mut raw = vec![0u8; e.compressed as usize];
     f.read_exact(&mut raw).map_err(io(label.clone()))?;
     let bytes = if e.deflated {

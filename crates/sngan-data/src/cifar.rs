@@ -287,8 +287,12 @@ pub fn load_cifar(
         if i < members.len() {
             let expected = options.check_counts.then_some(members[i].1);
             let images = match src.format {
-                CifarFormat::Binary => parse_binary(&bytes, variant, options.label, expected, &label)?,
-                CifarFormat::Python => parse_python(&bytes, variant, options.label, expected, &label)?,
+                CifarFormat::Binary => {
+                    parse_binary(&bytes, variant, options.label, expected, &label)?
+                }
+                CifarFormat::Python => {
+                    parse_python(&bytes, variant, options.label, expected, &label)?
+                }
             };
             parts[i] = Some(images);
         } else {
@@ -313,7 +317,8 @@ fn class_names(
 ) -> Vec<String> {
     let from_meta = match (variant, format) {
         (_, CifarFormat::Binary) => {
-            let idx = usize::from(variant == CifarVariant::Cifar100 && label == Cifar100Label::Coarse);
+            let idx =
+                usize::from(variant == CifarVariant::Cifar100 && label == Cifar100Label::Coarse);
             meta.get(idx).and_then(Option::as_ref).map(|b| {
                 String::from_utf8_lossy(b)
                     .lines()
@@ -362,7 +367,7 @@ pub fn parse_binary(
         Some(n) => format!("{n} records of {rec} bytes = {} bytes", n * rec),
         None => format!("a whole number of {rec}-byte {} records", variant.title()),
     };
-    if bytes.len() % rec != 0 || bytes.is_empty() {
+    if !bytes.len().is_multiple_of(rec) || bytes.is_empty() {
         let other = match variant {
             CifarVariant::Cifar10 => " (CIFAR-100 records are 3074 bytes)",
             CifarVariant::Cifar100 => " (CIFAR-10 records are 3073 bytes)",
@@ -406,7 +411,8 @@ pub fn parse_binary(
         CifarVariant::Cifar10 => &[9],
         CifarVariant::Cifar100 => &[19, 99],
     };
-    let label_offset = usize::from(variant == CifarVariant::Cifar100 && label == Cifar100Label::Fine);
+    let label_offset =
+        usize::from(variant == CifarVariant::Cifar100 && label == Cifar100Label::Fine);
     let mut pixels = vec![0u8; n * IMAGE_BYTES];
     let mut labels = Vec::with_capacity(n);
     for (i, (record, out)) in bytes
@@ -534,14 +540,20 @@ pub fn parse_python(
         return Err(DataError::Format {
             path: path.into(),
             expected: "'data' of shape (N, 3072) in C order".into(),
-            found: format!("shape {shape:?}{}", if fortran { " in Fortran order" } else { "" }),
+            found: format!(
+                "shape {shape:?}{}",
+                if fortran { " in Fortran order" } else { "" }
+            ),
         });
     }
     let n = n as usize;
     if raw.len() != n * IMAGE_BYTES {
         return Err(DataError::Format {
             path: path.into(),
-            expected: format!("{} bytes of uint8 data for shape ({n}, 3072)", n * IMAGE_BYTES),
+            expected: format!(
+                "{} bytes of uint8 data for shape ({n}, 3072)",
+                n * IMAGE_BYTES
+            ),
             found: format!("{} bytes", raw.len()),
         });
     }

@@ -33,11 +33,11 @@ fn centre_offset(size: usize, crop: usize, rounding: CropRounding) -> usize {
         CropRounding::Floor => d / 2,
         // d / 2 is exact or a tie at .5; ties go to the even neighbour.
         CropRounding::HalfEven => {
-            if d % 2 == 0 {
+            if d.is_multiple_of(2) {
                 d / 2
             } else {
                 let lo = d / 2;
-                if lo % 2 == 0 { lo } else { lo + 1 }
+                if lo.is_multiple_of(2) { lo } else { lo + 1 }
             }
         }
     }
@@ -124,7 +124,10 @@ mod tests {
         assert_eq!(b.map(|b| (b.left, b.top)), Some((19, 39)));
         let b = CropBox::centre_square(218, 178, CropRounding::HalfEven);
         assert_eq!((b.left, b.top, b.width), (0, 20, 178));
-        assert_eq!(CropBox::centre(100, 90, 128, 128, CropRounding::Floor), None);
+        assert_eq!(
+            CropBox::centre(100, 90, 128, 128, CropRounding::Floor),
+            None
+        );
     }
 
     #[test]

@@ -89,7 +89,9 @@ pub enum DataError {
         found: String,
     },
     /// A downloaded file whose digest differs from the published one.
-    #[error("{path}: {algorithm} {found} does not match the published {expected} (corrupted download)")]
+    #[error(
+        "{path}: {algorithm} {found} does not match the published {expected} (corrupted download)"
+    )]
     Checksum {
         /// File that was hashed.
         path: String,

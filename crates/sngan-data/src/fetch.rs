@@ -107,7 +107,9 @@ pub fn remotes(dataset: DatasetName) -> Result<Vec<Remote>> {
         DatasetName::ImageNet | DatasetName::ImageFolder => {
             return Err(DataError::Invalid {
                 what: format!("sngan fetch {}", dataset.name()),
-                expected: "a dataset with a direct public download (mnist, cifar10, cifar100, stl10)".into(),
+                expected:
+                    "a dataset with a direct public download (mnist, cifar10, cifar100, stl10)"
+                        .into(),
                 found: "ImageNet, which needs a registered account at https://image-net.org".into(),
             });
         }
@@ -150,7 +152,11 @@ pub fn fetch(dataset: DatasetName, dir: &Path, options: FetchOptions) -> Result<
 }
 
 /// [`fetch`] for an explicit list of remotes (mirrors, tests against a local server).
-pub fn fetch_remotes(remotes: &[Remote], dir: &Path, options: FetchOptions) -> Result<Vec<Fetched>> {
+pub fn fetch_remotes(
+    remotes: &[Remote],
+    dir: &Path,
+    options: FetchOptions,
+) -> Result<Vec<Fetched>> {
     std::fs::create_dir_all(dir).map_err(io(show(dir)))?;
     remotes.iter().map(|r| fetch_one(r, dir, options)).collect()
 }
@@ -289,7 +295,10 @@ fn download(remote: &Remote, dir: &Path, target: &Path, progress: bool) -> Resul
             Err(e) => {
                 bar.abandon();
                 let total_txt = total.map_or("the whole body".into(), |t| format!("{t} bytes"));
-                return Err(fail(&total_txt, format!("the transfer broke after {got} bytes ({e})")));
+                return Err(fail(
+                    &total_txt,
+                    format!("the transfer broke after {got} bytes ({e})"),
+                ));
             }
         };
         out.write_all(&buf[..n]).map_err(io(show(&part)))?;
@@ -304,7 +313,10 @@ fn download(remote: &Remote, dir: &Path, target: &Path, progress: bool) -> Resul
     if let Some(t) = total
         && t != got
     {
-        return Err(fail(&format!("{t} bytes (Content-Length)"), format!("{got} bytes")));
+        return Err(fail(
+            &format!("{t} bytes (Content-Length)"),
+            format!("{got} bytes"),
+        ));
     }
     let (md5, sha) = (hex(&md5.finalize()), hex(&sha.finalize()));
     if let Some((algorithm, expected, found)) = mismatch(remote, &md5, &sha) {

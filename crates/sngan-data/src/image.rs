@@ -141,7 +141,11 @@ impl Images {
     /// # Panics
     /// If the shapes differ.
     pub fn extend(&mut self, other: Images) {
-        assert_eq!(self.shape(), other.shape(), "appended images should have the same shape");
+        assert_eq!(
+            self.shape(),
+            other.shape(),
+            "appended images should have the same shape"
+        );
         self.pixels.extend_from_slice(&other.pixels);
         self.labels.extend(other.labels);
         self.num_classes = self.num_classes.or(other.num_classes);

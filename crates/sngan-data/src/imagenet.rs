@@ -81,8 +81,11 @@ fn walk_sorted(root: &Path, dir: &Path, exts: &[&str], out: &mut Vec<String>) ->
     Ok(())
 }
 
+/// Class names and `(relative path, label)` items of a class-per-folder tree.
+type ClassItems = (Vec<String>, Vec<(String, u32)>);
+
 /// Files of every class folder with their labels; an empty class is an error.
-fn collect(root: &Path, exts: &[&str], what: &str) -> Result<(Vec<String>, Vec<(String, u32)>)> {
+fn collect(root: &Path, exts: &[&str], what: &str) -> Result<ClassItems> {
     let classes = class_dirs(root, what)?;
     let mut items = Vec::new();
     for (label, class) in classes.iter().enumerate() {
@@ -174,7 +177,11 @@ impl ImageSource for ImageFolder {
 
 /// Parses a `.npy` of `uint8` in C order with shape `shape` (or any 3-d shape when `None`);
 /// returns the shape and the data.
-pub fn parse_npy_u8(bytes: &[u8], shape: Option<[usize; 3]>, name: &str) -> Result<([usize; 3], Vec<u8>)> {
+pub fn parse_npy_u8(
+    bytes: &[u8],
+    shape: Option<[usize; 3]>,
+    name: &str,
+) -> Result<([usize; 3], Vec<u8>)> {
     let npy = npyz::NpyFile::new(bytes).map_err(|e| DataError::Format {
         path: name.into(),
         expected: "a .npy file".into(),
@@ -185,7 +192,10 @@ pub fn parse_npy_u8(bytes: &[u8], shape: Option<[usize; 3]>, name: &str) -> Resu
         other => other.descr(),
     };
     let dims: Vec<u64> = npy.shape().to_vec();
-    let want = shape.map_or_else(|| "(H, W, 3)".to_string(), |s| format!("({}, {}, {})", s[0], s[1], s[2]));
+    let want = shape.map_or_else(
+        || "(H, W, 3)".to_string(),
+        |s| format!("({}, {}, {})", s[0], s[1], s[2]),
+    );
     let ok_dtype = matches!(dtype.as_str(), "|u1" | "<u1" | ">u1");
     let got3 = (dims.len() == 3).then(|| [dims[0] as usize, dims[1] as usize, dims[2] as usize]);
     let ok_shape = match (got3, shape) {
@@ -258,7 +268,8 @@ impl NpyFolder {
     /// full 1000 classes / 1,281,167 images is an error (BSSN asserts the same).
     pub fn open(root: &Path, check_counts: bool) -> Result<Self> {
         let (classes, items) = collect(root, &["npy"], "ImageNet npy folder")?;
-        if check_counts && (classes.len() != IMAGENET_CLASSES || items.len() != IMAGENET_TRAIN_LEN) {
+        if check_counts && (classes.len() != IMAGENET_CLASSES || items.len() != IMAGENET_TRAIN_LEN)
+        {
             return Err(DataError::Format {
                 path: show(root),
                 expected: format!(
@@ -341,7 +352,10 @@ impl Seek for Window {
             SeekFrom::End(d) => self.len as i128 + d as i128,
         };
         if new < 0 {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, "seek before start"));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "seek before start",
+            ));
         }
         self.pos = new as u64;
         Ok(self.pos)
@@ -422,7 +436,10 @@ impl TarOfTars {
                 inner_tars.push((name, offset, size));
             } else if has_ext(&name, &IMAGE_EXTENSIONS) {
                 // A flat tar of images: the folder (if any) is the class.
-                let class = name.rsplit_once('/').map(|(d, _)| d.to_string()).unwrap_or_default();
+                let class = name
+                    .rsplit_once('/')
+                    .map(|(d, _)| d.to_string())
+                    .unwrap_or_default();
                 members.push(TarMember {
                     outer: class,
                     name,
@@ -508,7 +525,8 @@ impl TarOfTars {
         let m = &self.members[index];
         let label = self.describe(index);
         let mut f = File::open(&self.path).map_err(io(show(&self.path)))?;
-        f.seek(SeekFrom::Start(m.offset)).map_err(io(label.clone()))?;
+        f.seek(SeekFrom::Start(m.offset))
+            .map_err(io(label.clone()))?;
         let mut buf = vec![0u8; m.size as usize];
         f.read_exact(&mut buf).map_err(io(label))?;
         Ok(buf)
@@ -572,21 +590,22 @@ pub fn stream_tar_of_tars(
     let mut outer = tar::Archive::new(BufReader::with_capacity(1 << 20, file));
     let mut pending: Vec<(String, String, Vec<u8>)> = Vec::with_capacity(chunk);
     let mut count = 0usize;
-    let mut flush = |pending: &mut Vec<(String, String, Vec<u8>)>, count: &mut usize| -> Result<()> {
-        let decoded: Vec<Result<TarImage>> = pending
-            .par_drain(..)
-            .map(|(class, name, bytes)| {
-                let label = format!("{}:{class}.tar:{name}", show(path));
-                let image = pipeline.apply(decode_rgb(&bytes, &label)?, &label)?;
-                Ok(TarImage { class, name, image })
-            })
-            .collect();
-        for d in decoded {
-            f(d?)?;
-            *count += 1;
-        }
-        Ok(())
-    };
+    let mut flush =
+        |pending: &mut Vec<(String, String, Vec<u8>)>, count: &mut usize| -> Result<()> {
+            let decoded: Vec<Result<TarImage>> = pending
+                .par_drain(..)
+                .map(|(class, name, bytes)| {
+                    let label = format!("{}:{class}.tar:{name}", show(path));
+                    let image = pipeline.apply(decode_rgb(&bytes, &label)?, &label)?;
+                    Ok(TarImage { class, name, image })
+                })
+                .collect();
+            for d in decoded {
+                f(d?)?;
+                *count += 1;
+            }
+            Ok(())
+        };
     for entry in outer.entries().map_err(|e| tar_format(path, e))? {
         let entry = entry.map_err(|e| tar_format(path, e))?;
         if !entry.header().entry_type().is_file() {
@@ -616,7 +635,8 @@ pub fn stream_tar_of_tars(
             let name = String::from_utf8_lossy(&e.path_bytes()).into_owned();
             let size = e.header().size().map_err(io(outer_label.clone()))?;
             let mut bytes = Vec::with_capacity(size as usize);
-            e.read_to_end(&mut bytes).map_err(io(format!("{outer_label}:{name}")))?;
+            e.read_to_end(&mut bytes)
+                .map_err(io(format!("{outer_label}:{name}")))?;
             if bytes.len() as u64 != size {
                 return Err(DataError::Truncated {
                     path: format!("{outer_label}:{name}"),

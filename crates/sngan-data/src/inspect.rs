@@ -129,7 +129,10 @@ pub fn inspect(dataset: DatasetName, path: &Path) -> Result<Report> {
 }
 
 fn md5_hex(bytes: &[u8]) -> String {
-    Md5::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    Md5::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn split_report(split: &str, images: &Images) -> SplitReport {
@@ -170,23 +173,33 @@ pub fn inspect_with(dataset: DatasetName, path: &Path, options: InspectOptions) 
         problems: Vec::new(),
         notes: Vec::new(),
     };
-    let eager = |name: &str, loaded: Result<Images>, published: usize, report: &mut Report| match loaded {
-        Ok(images) => {
-            count_problem(
-                &mut report.problems,
-                &format!("{} {name}", dataset.name()),
-                images.len(),
-                published,
-            );
-            report.splits.push(split_report(name, &images));
-        }
-        Err(e) => report.problems.push(e.to_string()),
-    };
+    let eager =
+        |name: &str, loaded: Result<Images>, published: usize, report: &mut Report| match loaded {
+            Ok(images) => {
+                count_problem(
+                    &mut report.problems,
+                    &format!("{} {name}", dataset.name()),
+                    images.len(),
+                    published,
+                );
+                report.splits.push(split_report(name, &images));
+            }
+            Err(e) => report.problems.push(e.to_string()),
+        };
     match dataset {
         DatasetName::Mnist => {
             for split in [MnistSplit::Train, MnistSplit::Test] {
-                let name = if split == MnistSplit::Train { "train" } else { "test" };
-                eager(name, load_mnist(path, split, false), split.published_len(), &mut report);
+                let name = if split == MnistSplit::Train {
+                    "train"
+                } else {
+                    "test"
+                };
+                eager(
+                    name,
+                    load_mnist(path, split, false),
+                    split.published_len(),
+                    &mut report,
+                );
             }
         }
         DatasetName::Cifar10 | DatasetName::Cifar100 => {
@@ -203,7 +216,12 @@ pub fn inspect_with(dataset: DatasetName, path: &Path, options: InspectOptions) 
                 (CifarSplit::Train, "train", 50_000),
                 (CifarSplit::Test, "test", 10_000),
             ] {
-                eager(name, load_cifar(path, variant, split, options), n, &mut report);
+                eager(
+                    name,
+                    load_cifar(path, variant, split, options),
+                    n,
+                    &mut report,
+                );
             }
         }
         DatasetName::Stl10 => {
@@ -219,16 +237,21 @@ pub fn inspect_with(dataset: DatasetName, path: &Path, options: InspectOptions) 
                 eager(name, load_stl10(path, split, options), n, &mut report);
             }
         }
-        DatasetName::CelebA => match CelebA::open(path, CelebaSplit::All, CelebaCrop::Bssn128, 64) {
-            Ok(c) => {
-                count_problem(&mut report.problems, "CelebA", c.len(), CELEBA_LEN);
-                lazy("all", &c, options, &mut report);
-                if let Err(e) = CelebA::open(path, CelebaSplit::Train, CelebaCrop::Bssn128, 64) {
-                    report.problems.push(format!("train/valid/test splits unavailable: {e}"));
+        DatasetName::CelebA => {
+            match CelebA::open(path, CelebaSplit::All, CelebaCrop::Bssn128, 64) {
+                Ok(c) => {
+                    count_problem(&mut report.problems, "CelebA", c.len(), CELEBA_LEN);
+                    lazy("all", &c, options, &mut report);
+                    if let Err(e) = CelebA::open(path, CelebaSplit::Train, CelebaCrop::Bssn128, 64)
+                    {
+                        report
+                            .problems
+                            .push(format!("train/valid/test splits unavailable: {e}"));
+                    }
                 }
+                Err(e) => report.problems.push(e.to_string()),
             }
-            Err(e) => report.problems.push(e.to_string()),
-        },
+        }
         DatasetName::ImageNet | DatasetName::ImageFolder => {
             let open_options = OpenOptions {
                 check_counts: false,

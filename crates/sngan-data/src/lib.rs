@@ -40,7 +40,7 @@ use std::sync::Arc;
 
 pub use batch::{
     GanLoader, HostBatch, ImageBatch, ImageBatcher, LoaderConfig, Sampler, Sampling, SplitMix64,
-    host_batch, hwc_to_chw_pm1,
+    host_batch, hwc_to_chw_pm1, to_unit_range,
 };
 pub use celeba::{
     CELEBA_FOLDER, CELEBA_LEN, CELEBA_PARTITION, CELEBA_ZIP, CelebA, CelebaSplit, read_partition,
@@ -59,7 +59,9 @@ pub use imagenet::{
     TarOfTars, npy_bytes, parse_npy_u8, stream_tar_of_tars,
 };
 pub use inspect::{InspectOptions, Report, SplitReport, inspect, inspect_with};
-pub use mnist::{MNIST_CLASSES, MnistSplit, load_mnist, parse_idx, read_idx_images, read_idx_labels};
+pub use mnist::{
+    MNIST_CLASSES, MnistSplit, load_mnist, parse_idx, read_idx_images, read_idx_labels,
+};
 pub use pipeline::{CelebaCrop, Crop, Pipeline};
 pub use resize::{Filter, Resizer, mean2x2, resize};
 pub use source::{ImageDataset, ImageItem, ImageSource, materialize};
@@ -190,14 +192,22 @@ fn resized(images: Images, size: Option<usize>, filter: Filter) -> Images {
 /// Packed sets (MNIST, CIFAR, STL-10) are read into memory; CelebA and ImageNet are decoded on
 /// demand. ImageNet at a file path is the train tar of tars, at a folder of `.npy` class
 /// folders the BSSN layout, otherwise an ImageFolder of JPEGs.
-pub fn open(dataset: DatasetName, path: &Path, options: &OpenOptions) -> Result<Arc<dyn ImageSource>> {
+pub fn open(
+    dataset: DatasetName,
+    path: &Path,
+    options: &OpenOptions,
+) -> Result<Arc<dyn ImageSource>> {
     let split = options.split.as_deref();
     let filter = options.filter;
     Ok(match dataset {
         DatasetName::Mnist => {
             let split = split.unwrap_or("train").parse::<MnistSplit>()?;
             let images = load_mnist(path, split, options.check_counts)?;
-            Arc::new(resized(images, options.size, filter.unwrap_or(Filter::PilBilinear)))
+            Arc::new(resized(
+                images,
+                options.size,
+                filter.unwrap_or(Filter::PilBilinear),
+            ))
         }
         DatasetName::Cifar10 | DatasetName::Cifar100 => {
             let variant = if dataset == DatasetName::Cifar10 {
@@ -211,7 +221,11 @@ pub fn open(dataset: DatasetName, path: &Path, options: &OpenOptions) -> Result<
                 ..CifarOptions::default()
             };
             let images = load_cifar(path, variant, split, cifar)?;
-            Arc::new(resized(images, options.size, filter.unwrap_or(Filter::PilBilinear)))
+            Arc::new(resized(
+                images,
+                options.size,
+                filter.unwrap_or(Filter::PilBilinear),
+            ))
         }
         DatasetName::Stl10 => {
             let split = split.unwrap_or("unlabeled").parse::<Stl10Split>()?;
@@ -257,13 +271,22 @@ fn has_npy_classes(root: &Path) -> bool {
     let Ok(rd) = std::fs::read_dir(root) else {
         return false;
     };
-    let mut dirs: Vec<_> = rd.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.is_dir()).collect();
+    let mut dirs: Vec<_> = rd
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
     dirs.sort();
     dirs.first()
         .and_then(|d| std::fs::read_dir(d).ok())
         .is_some_and(|mut rd| {
             rd.any(|e| {
-                e.is_ok_and(|e| e.file_name().to_string_lossy().to_ascii_lowercase().ends_with(".npy"))
+                e.is_ok_and(|e| {
+                    e.file_name()
+                        .to_string_lossy()
+                        .to_ascii_lowercase()
+                        .ends_with(".npy")
+                })
             })
         })
 }

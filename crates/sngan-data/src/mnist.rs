@@ -200,7 +200,11 @@ pub fn load_mnist(root: &Path, split: MnistSplit, check_counts: bool) -> Result<
     if labels.len() != images.len() {
         return Err(DataError::Format {
             path: show(&labels_path),
-            expected: format!("{} labels, one per image of {}", images.len(), show(&images_path)),
+            expected: format!(
+                "{} labels, one per image of {}",
+                images.len(),
+                show(&images_path)
+            ),
             found: format!("{}", labels.len()),
         });
     }

@@ -157,14 +157,16 @@ impl Pipeline {
                 height,
                 width,
                 rounding,
-            } => Some(CropBox::centre(h, w, height, width, rounding).ok_or_else(|| {
-                DataError::TooSmall {
-                    path: name.into(),
-                    crop: format!("{width}x{height} centre"),
-                    expected: format!("{width}x{height}"),
-                    found: format!("{w}x{h}"),
-                }
-            })?),
+            } => Some(
+                CropBox::centre(h, w, height, width, rounding).ok_or_else(|| {
+                    DataError::TooSmall {
+                        path: name.into(),
+                        crop: format!("{width}x{height} centre"),
+                        expected: format!("{width}x{height}"),
+                        found: format!("{w}x{h}"),
+                    }
+                })?,
+            ),
             Crop::CentreSquare(rounding) => Some(CropBox::centre_square(h, w, rounding)),
             Crop::Box(b) => {
                 if !b.fits(h, w) {

@@ -485,7 +485,8 @@ fn pil_resize(
                     for c in 0..cn {
                         let mut ss: i32 = 1 << (PREC - 1);
                         for (x, &kx) in k.iter().enumerate() {
-                            ss = ss.wrapping_add((row[(x + xmin) * cn + c] as i32).wrapping_mul(kx));
+                            ss =
+                                ss.wrapping_add((row[(x + xmin) * cn + c] as i32).wrapping_mul(kx));
                         }
                         o[xx * cn + c] = clip8(ss);
                     }
@@ -507,7 +508,8 @@ fn pil_resize(
                 for (i, oi) in o.iter_mut().enumerate() {
                     let mut ss: i32 = 1 << (PREC - 1);
                     for (y, &ky) in k.iter().enumerate() {
-                        ss = ss.wrapping_add((tmp[(base + y) * row_len + i] as i32).wrapping_mul(ky));
+                        ss = ss
+                            .wrapping_add((tmp[(base + y) * row_len + i] as i32).wrapping_mul(ky));
                     }
                     *oi = clip8(ss);
                 }

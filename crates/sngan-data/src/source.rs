@@ -177,7 +177,10 @@ impl ImageDataset {
 impl Dataset<ImageItem> for ImageDataset {
     fn get(&self, index: usize) -> std::result::Result<ImageItem, DatasetError> {
         let len = self.source.len();
-        assert!(index < len, "Index out of bounds for dataset: {index} >= {len}");
+        assert!(
+            index < len,
+            "Index out of bounds for dataset: {index} >= {len}"
+        );
         let image = self.source.load(index).map_err(DatasetError::new)?;
         Ok(ImageItem {
             image,
@@ -193,7 +196,10 @@ impl Dataset<ImageItem> for ImageDataset {
 
 /// Checks that `index < len` for sources that build on other indexable data.
 pub(crate) fn check_index(index: usize, len: usize) {
-    assert!(index < len, "image index {index} out of range for {len} images");
+    assert!(
+        index < len,
+        "image index {index} out of range for {len} images"
+    );
 }
 
 /// An error for an image whose decoded shape differs from the source's.

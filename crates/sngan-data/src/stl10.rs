@@ -179,8 +179,16 @@ pub fn load_stl10(root: &Path, split: Stl10Split, options: Stl10Options) -> Resu
         .iter()
         .map(|p| format!("{prefix}{}_X.bin", p.stem()))
         .collect();
-    let labelled: Vec<Part> = parts.iter().copied().filter(|p| *p != Part::Unlabeled).collect();
-    names.extend(labelled.iter().map(|p| format!("{prefix}{}_y.bin", p.stem())));
+    let labelled: Vec<Part> = parts
+        .iter()
+        .copied()
+        .filter(|p| *p != Part::Unlabeled)
+        .collect();
+    names.extend(
+        labelled
+            .iter()
+            .map(|p| format!("{prefix}{}_y.bin", p.stem())),
+    );
     let mut images: Vec<Option<Images>> = vec![None; parts.len()];
     let mut labels: Vec<Option<Vec<u8>>> = vec![None; labelled.len()];
     store.visit(&names, names.len(), |i, r| {
@@ -257,8 +265,13 @@ fn read_x(
 ) -> Result<Images> {
     let size = r.size() as usize;
     let n = size / IMAGE_BYTES;
-    let want_txt = |n: usize| format!("{n} images of {IMAGE_BYTES} bytes = {} bytes", n * IMAGE_BYTES);
-    if size % IMAGE_BYTES != 0 || size == 0 {
+    let want_txt = |n: usize| {
+        format!(
+            "{n} images of {IMAGE_BYTES} bytes = {} bytes",
+            n * IMAGE_BYTES
+        )
+    };
+    if !size.is_multiple_of(IMAGE_BYTES) || size == 0 {
         return Err(DataError::Format {
             path: label.into(),
             expected: match expected {
