@@ -48,7 +48,7 @@ def photo(seed, h, w):
     y, x = np.mgrid[0:h, 0:w].astype(np.float32)
     blob = np.exp(-(((x - cx) / 45.0) ** 2 + ((y - cy) / 60.0) ** 2))
     base = np.stack([60 + 150 * blob + 0.2 * y, 40 + 120 * blob + 0.3 * x, 30 + 90 * blob + 20 * np.sin(x / 9.0)], -1)
-    noisy = base + (rng.integers(0, 24, size=base.shape) - 12)
+    noisy = base + (rng.integers(0, 8, size=base.shape) - 4)
     return np.clip(noisy, 0, 255).astype(np.uint8)
 
 

@@ -67,7 +67,7 @@ fn photo(seed: u64, h: u32, w: u32) -> image::RgbImage {
             40.0 + 120.0 * blob + 0.3 * x as f32,
             30.0 + 90.0 * blob + 20.0 * ((x as f32) / 9.0).sin(),
         ];
-        image::Rgb(base.map(|b| (b + (n.next() % 24) as f32 - 12.0).clamp(0.0, 255.0) as u8))
+        image::Rgb(base.map(|b| (b + (n.next() % 8) as f32 - 4.0).clamp(0.0, 255.0) as u8))
     })
 }
 

@@ -219,18 +219,34 @@ pub fn parse_npy_u8(
     }
     let s = got3.unwrap_or_default();
     let n = s[0] * s[1] * s[2];
-    let data = npy.into_vec::<u8>().map_err(|e| DataError::Truncated {
-        path: name.into(),
-        expected: format!("{n} data bytes for shape {dims:?}"),
-        found: format!("fewer ({e})"),
-    })?;
+    // The data follow the header: magic (6) + version (2) + length (u16 in v1, u32 in v2/v3).
+    let header_len = match bytes.get(6) {
+        Some(1) => bytes
+            .get(8..10)
+            .map(|b| 10 + u16::from_le_bytes([b[0], b[1]]) as usize),
+        Some(2 | 3) => bytes
+            .get(8..12)
+            .map(|b| 12 + u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize),
+        _ => None,
+    };
+    let data = header_len.and_then(|h| bytes.get(h..)).unwrap_or_default();
     if data.len() != n {
-        return Err(DataError::Truncated {
-            path: name.into(),
-            expected: format!("{n} data bytes"),
-            found: format!("{}", data.len()),
-        });
+        let e = if data.len() < n {
+            DataError::Truncated {
+                path: name.into(),
+                expected: format!("{n} data bytes for shape {dims:?}"),
+                found: format!("{}", data.len()),
+            }
+        } else {
+            DataError::Format {
+                path: name.into(),
+                expected: format!("{n} data bytes for shape {dims:?}"),
+                found: format!("{} (trailing bytes)", data.len()),
+            }
+        };
+        return Err(e);
     }
+    let data = data.to_vec();
     Ok((s, data))
 }
 

@@ -271,15 +271,42 @@ impl Cv2Tables {
     /// Horizontal pass of source row `y` into `out` (`dst_w * cn` values, scaled by 2048).
     fn hrow(&self, src: &[u8], y: usize, sw: usize, cn: usize, out: &mut [i32]) {
         let row = &src[y * sw * cn..(y + 1) * sw * cn];
-        for (dx, (&sx, &[a0, a1])) in self.x_ofs.iter().zip(&self.x_coef).enumerate() {
-            let o = &mut out[dx * cn..(dx + 1) * cn];
+        match cn {
+            1 => self.hrow_n::<1>(row, sw, out),
+            3 => self.hrow_n::<3>(row, sw, out),
+            4 => self.hrow_n::<4>(row, sw, out),
+            _ => {
+                for (dx, (&sx, &[a0, a1])) in self.x_ofs.iter().zip(&self.x_coef).enumerate() {
+                    let o = &mut out[dx * cn..(dx + 1) * cn];
+                    for c in 0..cn {
+                        o[c] = if sx + 1 < sw {
+                            row[sx * cn + c] as i32 * a0 + row[(sx + 1) * cn + c] as i32 * a1
+                        } else {
+                            row[sx * cn + c] as i32 * 2048
+                        };
+                    }
+                }
+            }
+        }
+    }
+
+    /// `hrow` for `CN` channels; a column without a right neighbour is the edge value x 2048.
+    fn hrow_n<const CN: usize>(&self, row: &[u8], sw: usize, out: &mut [i32]) {
+        for ((&sx, &[a0, a1]), o) in self
+            .x_ofs
+            .iter()
+            .zip(&self.x_coef)
+            .zip(out.chunks_exact_mut(CN))
+        {
+            let p0 = &row[sx * CN..(sx + 1) * CN];
             if sx + 1 < sw {
-                for c in 0..cn {
-                    o[c] = row[sx * cn + c] as i32 * a0 + row[(sx + 1) * cn + c] as i32 * a1;
+                let p1 = &row[(sx + 1) * CN..(sx + 2) * CN];
+                for c in 0..CN {
+                    o[c] = p0[c] as i32 * a0 + p1[c] as i32 * a1;
                 }
             } else {
-                for c in 0..cn {
-                    o[c] = row[sx * cn + c] as i32 * 2048;
+                for c in 0..CN {
+                    o[c] = p0[c] as i32 * 2048;
                 }
             }
         }
@@ -477,20 +504,12 @@ fn pil_resize(
             let dw = hz.bounds.len();
             let rows = last - first;
             let mut tmp = vec![0u8; dw * rows * cn];
-            for y in 0..rows {
-                let row = &src[(y + first) * sw * cn..(y + first + 1) * sw * cn];
-                let o = &mut tmp[y * dw * cn..(y + 1) * dw * cn];
-                for (xx, &(xmin, n)) in hz.bounds.iter().enumerate() {
-                    let k = &hz.coeffs[xx * hz.ksize..xx * hz.ksize + n];
-                    for c in 0..cn {
-                        let mut ss: i32 = 1 << (PREC - 1);
-                        for (x, &kx) in k.iter().enumerate() {
-                            ss =
-                                ss.wrapping_add((row[(x + xmin) * cn + c] as i32).wrapping_mul(kx));
-                        }
-                        o[xx * cn + c] = clip8(ss);
-                    }
-                }
+            let src_rows = &src[first * sw * cn..last * sw * cn];
+            match cn {
+                1 => pil_horizontal::<1>(src_rows, sw, hz, &mut tmp),
+                3 => pil_horizontal::<3>(src_rows, sw, hz, &mut tmp),
+                4 => pil_horizontal::<4>(src_rows, sw, hz, &mut tmp),
+                _ => pil_horizontal_any(src_rows, sw, cn, hz, &mut tmp),
             }
             (tmp, dw)
         }
@@ -499,24 +518,69 @@ fn pil_resize(
     match vertical {
         Some(v) => {
             let dh = v.bounds.len();
-            let mut out = vec![0u8; w * dh * cn];
             let row_len = w * cn;
+            let mut out = vec![0u8; row_len * dh];
+            // Taps outer, row inner: the inner loop is a plain multiply-add over a row.
+            let mut acc = vec![0i32; row_len];
             for (yy, &(ymin, n)) in v.bounds.iter().enumerate() {
                 let k = &v.coeffs[yy * v.ksize..yy * v.ksize + n];
-                let o = &mut out[yy * row_len..(yy + 1) * row_len];
+                acc.fill(1 << (PREC - 1));
                 let base = ymin - first;
-                for (i, oi) in o.iter_mut().enumerate() {
-                    let mut ss: i32 = 1 << (PREC - 1);
-                    for (y, &ky) in k.iter().enumerate() {
-                        ss = ss
-                            .wrapping_add((tmp[(base + y) * row_len + i] as i32).wrapping_mul(ky));
+                for (y, &ky) in k.iter().enumerate() {
+                    let row = &tmp[(base + y) * row_len..(base + y + 1) * row_len];
+                    for (a, &p) in acc.iter_mut().zip(row) {
+                        *a = a.wrapping_add((p as i32).wrapping_mul(ky));
                     }
-                    *oi = clip8(ss);
+                }
+                for (o, &a) in out[yy * row_len..(yy + 1) * row_len].iter_mut().zip(&acc) {
+                    *o = clip8(a);
                 }
             }
             out
         }
         None => tmp,
+    }
+}
+
+/// Horizontal pass for `CN` interleaved channels (Pillow's `ImagingResampleHorizontal_8bpc`).
+fn pil_horizontal<const CN: usize>(rows: &[u8], sw: usize, hz: &PilTable, out: &mut [u8]) {
+    let dw = hz.bounds.len();
+    for (row, o) in rows
+        .chunks_exact(sw * CN)
+        .zip(out.chunks_exact_mut(dw * CN))
+    {
+        for ((xx, &(xmin, n)), px_out) in hz.bounds.iter().enumerate().zip(o.chunks_exact_mut(CN)) {
+            let k = &hz.coeffs[xx * hz.ksize..xx * hz.ksize + n];
+            let taps = &row[xmin * CN..(xmin + n) * CN];
+            let mut acc = [1i32 << (PREC - 1); CN];
+            for (px, &kx) in taps.chunks_exact(CN).zip(k) {
+                for c in 0..CN {
+                    acc[c] = acc[c].wrapping_add((px[c] as i32).wrapping_mul(kx));
+                }
+            }
+            for c in 0..CN {
+                px_out[c] = clip8(acc[c]);
+            }
+        }
+    }
+}
+
+fn pil_horizontal_any(rows: &[u8], sw: usize, cn: usize, hz: &PilTable, out: &mut [u8]) {
+    let dw = hz.bounds.len();
+    for (row, o) in rows
+        .chunks_exact(sw * cn)
+        .zip(out.chunks_exact_mut(dw * cn))
+    {
+        for (xx, &(xmin, n)) in hz.bounds.iter().enumerate() {
+            let k = &hz.coeffs[xx * hz.ksize..xx * hz.ksize + n];
+            for c in 0..cn {
+                let mut ss: i32 = 1 << (PREC - 1);
+                for (x, &kx) in k.iter().enumerate() {
+                    ss = ss.wrapping_add((row[(x + xmin) * cn + c] as i32).wrapping_mul(kx));
+                }
+                o[xx * cn + c] = clip8(ss);
+            }
+        }
     }
 }
 
