@@ -1,0 +1,283 @@
+//! SNGAN standard CNN generator and discriminator (Miyato et al., ICLR 2018, Table 3), for 32, 48
+//! and 64 px (`M_g = M / 8`), as coded in the BSN repository (`no_gamma-CNN/gan/network.py`) and
+//! chainer-gan-lib (`common/net.py`); the conditional variant follows koshian2/SNGAN.
+
+use burn::prelude::*;
+use burn::tensor::activation::{leaky_relu, relu, tanh};
+use sngan_spectral::{
+    SnConv2d, SnConv2dConfig, SnConvTranspose2d, SnConvTranspose2dConfig, SnEmbedding,
+    SnEmbeddingConfig, SnLinear, SnLinearConfig, SpectralNormConfig,
+};
+
+use crate::blocks::batch_norm::{BatchNorm, BatchNormConfig, Condition, Conditioning, GenNorm};
+use crate::init::{LayerKind, WeightInit};
+use crate::resnet::project;
+
+/// Normalisation of the generator's dense output.
+#[derive(Config, Debug, PartialEq, Eq)]
+pub enum DenseNorm {
+    /// None (the paper's table; StudioGAN's DCGAN, koshian2/SNGAN): 3,812,355 parameters at 32 px.
+    None,
+    /// BN + ReLU over all `M_g^2 * 512` features (BSN `layer0`, chainer-gan-lib `bn0`).
+    Features,
+    /// BN2d(512) + ReLU after the reshape (w86763777/pytorch-gan-collections).
+    Channels,
+}
+
+/// Configuration of a [`StdCnnGenerator`].
+#[derive(Config, Debug)]
+pub struct StdCnnGeneratorConfig {
+    /// Latent size.
+    #[config(default = 128)]
+    pub z_dim: usize,
+    /// `M_g`: side of the first feature map (4, 6, 8 for 32, 48, 64 px).
+    pub bottom: usize,
+    /// Normalisation of the dense output.
+    #[config(default = "DenseNorm::None")]
+    pub dense_norm: DenseNorm,
+    /// Classes for conditional BN in the deconv blocks (koshian2/SNGAN); `None` unconditional.
+    #[config(default = "None")]
+    pub n_classes: Option<usize>,
+    /// Weight initialisation.
+    #[config(default = "WeightInit::Normal02")]
+    pub init: WeightInit,
+    /// Output image channels.
+    #[config(default = 3)]
+    pub image_channels: usize,
+}
+
+/// `z -> dense -> [512, M_g, M_g] -> 3 x (deconv 4x4 s2 -> BN -> ReLU) (512-256-128-64) ->
+/// conv 3x3 -> tanh`.
+#[derive(Module, Debug)]
+pub struct StdCnnGenerator {
+    /// `z -> 512 M_g^2`.
+    pub linear0: SnLinear,
+    /// Dense-output BN.
+    pub bn0: Option<BatchNorm>,
+    /// Whether `bn0` runs over the flat features (else over the 512 channels).
+    pub bn0_over_features: bool,
+    /// Up-sampling deconvs.
+    pub deconvs: Vec<SnConvTranspose2d>,
+    /// Their BNs.
+    pub bns: Vec<GenNorm>,
+    /// `64 -> image channels`, 3x3.
+    pub conv_out: SnConv2d,
+    /// `M_g`.
+    pub bottom: usize,
+}
+
+const G_WIDTHS: [usize; 4] = [512, 256, 128, 64];
+
+impl StdCnnGeneratorConfig {
+    /// Build the generator.
+    pub fn init(&self, device: &Device) -> StdCnnGenerator {
+        let features = G_WIDTHS[0] * self.bottom * self.bottom;
+        let conditioning = self.n_classes.map(Conditioning::ClassEmbedding);
+        let linear = SnLinearConfig::new(self.z_dim, features).with_sn(None);
+        let deconv = |c_in, c_out| {
+            let config = SnConvTranspose2dConfig::new([c_in, c_out], [4, 4])
+                .with_stride([2, 2])
+                .with_padding([1, 1])
+                .with_sn(None);
+            self.init.conv_transpose(config, device)
+        };
+        let conv_out = SnConv2dConfig::new([G_WIDTHS[3], self.image_channels], [3, 3])
+            .with_padding([1, 1])
+            .with_sn(None);
+        StdCnnGenerator {
+            linear0: self.init.linear(linear, LayerKind::Linear, device),
+            bn0: match self.dense_norm {
+                DenseNorm::None => None,
+                DenseNorm::Features => Some(BatchNormConfig::new(features).init(device)),
+                DenseNorm::Channels => Some(BatchNormConfig::new(G_WIDTHS[0]).init(device)),
+            },
+            bn0_over_features: self.dense_norm == DenseNorm::Features,
+            deconvs: G_WIDTHS.windows(2).map(|w| deconv(w[0], w[1])).collect(),
+            bns: G_WIDTHS[1..]
+                .iter()
+                .map(|&c| GenNorm::new(c, conditioning.as_ref(), 1e-5, None, &self.init, device))
+                .collect(),
+            conv_out: self.init.conv(conv_out, LayerKind::Conv, device),
+            bottom: self.bottom,
+        }
+    }
+}
+
+impl StdCnnGenerator {
+    /// # Shapes
+    /// - `z`: `[batch, z_dim]`; `y`: `[batch]` class ids (conditional only)
+    /// - output: `[batch, image_channels, 8 M_g, 8 M_g]` in `[-1, 1]`
+    pub fn forward(&self, z: Tensor<2>, y: Option<Tensor<1, Int>>) -> Tensor<4> {
+        let [batch, _] = z.dims();
+        let (c, m) = (G_WIDTHS[0], self.bottom);
+        let h = self.linear0.forward(z);
+        let mut h = match &self.bn0 {
+            Some(bn) if self.bn0_over_features => relu(bn.forward(h)).reshape([batch, c, m, m]),
+            Some(bn) => relu(bn.forward(h.reshape([batch, c, m, m]))),
+            None => h.reshape([batch, c, m, m]),
+        };
+        let condition = y.map(Condition::Class);
+        for (deconv, bn) in self.deconvs.iter().zip(&self.bns) {
+            h = relu(bn.forward(deconv.forward(h), condition.as_ref()));
+        }
+        tanh(self.conv_out.forward(h))
+    }
+}
+
+/// Channel layout of the standard-CNN discriminator.
+#[derive(Config, Debug, PartialEq, Eq)]
+pub enum StdCnnLayout {
+    /// The paper's Table 3: 64, 64, 128, 128, 256, 256, 512 (BSN, christiancosgrove).
+    Paper,
+    /// The stride-2 convs widen: 64, 128, 128, 256, 256, 512, 512 (chainer-gan-lib, koshian2,
+    /// w86763777).
+    Wide,
+}
+
+impl StdCnnLayout {
+    /// `(c_in, c_out, kernel, stride)` of the seven convs.
+    fn convs(&self) -> [(usize, usize, usize, usize); 7] {
+        let c = match self {
+            StdCnnLayout::Paper => [64, 64, 128, 128, 256, 256, 512],
+            StdCnnLayout::Wide => [64, 128, 128, 256, 256, 512, 512],
+        };
+        let mut out = [(0, 0, 0, 0); 7];
+        for (i, slot) in out.iter_mut().enumerate() {
+            let c_in = if i == 0 { 3 } else { c[i - 1] };
+            let (kernel, stride) = if i % 2 == 1 { (4, 2) } else { (3, 1) };
+            *slot = (c_in, c[i], kernel, stride);
+        }
+        out
+    }
+}
+
+/// Configuration of a [`StdCnnDiscriminator`].
+#[derive(Config, Debug)]
+pub struct StdCnnDiscriminatorConfig {
+    /// Input side `M` (32, 48, 64; a multiple of 8).
+    pub image_size: usize,
+    /// Channel layout.
+    #[config(default = "StdCnnLayout::Paper")]
+    pub layout: StdCnnLayout,
+    /// Leaky-ReLU slope (0.1 in the paper; chainer-gan-lib uses Chainer's default 0.2).
+    #[config(default = 0.1)]
+    pub leak: f64,
+    /// Classes for a projection on the flattened features (koshian2/SNGAN); `None` unconditional.
+    #[config(default = "None")]
+    pub n_classes: Option<usize>,
+    /// Input channels.
+    #[config(default = 3)]
+    pub image_channels: usize,
+    /// Spectral norm of every layer.
+    #[config(default = "Some(SpectralNormConfig::new())")]
+    pub sn: Option<SpectralNormConfig>,
+    /// Weight initialisation.
+    #[config(default = "WeightInit::Normal02")]
+    pub init: WeightInit,
+}
+
+/// Seven convs with leaky ReLU, flatten, dense to one logit (+ projection).
+#[derive(Module, Debug)]
+pub struct StdCnnDiscriminator {
+    /// The convs.
+    pub convs: Vec<SnConv2d>,
+    /// `(M/8)^2 * 512 -> 1`.
+    pub linear: SnLinear,
+    /// Projection embedding.
+    pub embedding: Option<SnEmbedding>,
+    /// Leaky-ReLU slope.
+    pub leak: f64,
+}
+
+impl StdCnnDiscriminatorConfig {
+    /// Build the discriminator.
+    ///
+    /// # Panics
+    /// If `image_size` is not a positive multiple of 8.
+    pub fn init(&self, device: &Device) -> StdCnnDiscriminator {
+        assert!(
+            self.image_size > 0 && self.image_size.is_multiple_of(8),
+            "the standard CNN needs a side divisible by 8, got {}",
+            self.image_size
+        );
+        let convs = self
+            .layout
+            .convs()
+            .iter()
+            .enumerate()
+            .map(|(i, &(c_in, c_out, k, s))| {
+                let c_in = if i == 0 { self.image_channels } else { c_in };
+                let config = SnConv2dConfig::new([c_in, c_out], [k, k])
+                    .with_stride([s, s])
+                    .with_padding([1, 1])
+                    .with_sn(self.sn.clone());
+                self.init.conv(config, LayerKind::Conv, device)
+            })
+            .collect();
+        let features = 512 * (self.image_size / 8).pow(2);
+        let linear = SnLinearConfig::new(features, 1).with_sn(self.sn.clone());
+        StdCnnDiscriminator {
+            convs,
+            linear: self.init.linear(linear, LayerKind::Linear, device),
+            embedding: self.n_classes.map(|n| {
+                self.init.embedding(
+                    SnEmbeddingConfig::new(n, features).with_sn(self.sn.clone()),
+                    device,
+                )
+            }),
+            leak: self.leak,
+        }
+    }
+}
+
+impl StdCnnDiscriminator {
+    /// # Shapes
+    /// - `x`: `[batch, channels, M, M]`; `y`: `[batch]` class ids (projection only)
+    /// - output: `[batch, 1]` logits
+    pub fn forward(&self, x: Tensor<4>, y: Option<Tensor<1, Int>>) -> Tensor<2> {
+        let [batch, _, _, _] = x.dims();
+        let mut h = x;
+        for conv in &self.convs {
+            h = leaky_relu(conv.forward(h), self.leak);
+        }
+        let h = h.reshape([batch as i32, -1]);
+        let out = self.linear.forward(h.clone());
+        project(out, h, self.embedding.as_ref(), y)
+    }
+}
+
+/// Presets.
+impl StdCnnGeneratorConfig {
+    /// CIFAR-10 32x32 (`M_g = 4`), paper table without BN on the dense output: 3,812,355 params.
+    pub fn sngan_cifar32() -> Self {
+        Self::new(4)
+    }
+
+    /// STL-10 48x48 (`M_g = 6`).
+    pub fn sngan_stl48() -> Self {
+        Self::new(6)
+    }
+
+    /// CelebA 64x64 (`M_g = 8`).
+    pub fn sngan_celeba64() -> Self {
+        Self::new(8)
+    }
+}
+
+/// Presets.
+impl StdCnnDiscriminatorConfig {
+    /// CIFAR-10 32x32, the paper's layout: 2,935,873 parameters.
+    pub fn sngan_cifar32() -> Self {
+        Self::new(32)
+    }
+
+    /// STL-10 48x48, the paper's layout.
+    pub fn sngan_stl48() -> Self {
+        Self::new(48)
+    }
+
+    /// CelebA 64x64, the paper's layout.
+    pub fn sngan_celeba64() -> Self {
+        Self::new(64)
+    }
+}

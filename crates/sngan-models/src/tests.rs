@@ -1,0 +1,201 @@
+//! Unit tests: every preset's parameter counts against the published ones, the named variants,
+//! forward shapes, and a training-mode forward + backward of each architecture at reduced width.
+
+use burn::optim::GradientsParams;
+use burn::prelude::*;
+use burn::tensor::Distribution;
+
+use crate::blocks::resblock::HiddenChannels;
+use crate::resnet::{ResNetDiscriminatorConfig, ResNetGeneratorConfig};
+use crate::std_cnn::{DenseNorm, StdCnnDiscriminatorConfig, StdCnnGeneratorConfig, StdCnnLayout};
+use crate::*;
+
+fn device() -> Device {
+    Device::flex()
+}
+
+#[test]
+fn every_preset_has_its_published_parameter_counts() {
+    let mut checked = 0;
+    for preset in presets() {
+        let counts = preset.count(&device());
+        if let Some(published) = preset.published {
+            assert_eq!(counts, published, "{}: (G, D) parameters", preset.name);
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 13, "presets with a published count");
+}
+
+#[test]
+fn named_variants_have_their_published_counts() {
+    let d = device();
+    let g = |c: StdCnnGeneratorConfig| count_parameters(&c.init(&d));
+    // BN + ReLU over the dense features (BSN, chainer-gan-lib).
+    for (bottom, count) in [(4, 3_828_739), (6, 5_170_179), (8, 7_048_195)] {
+        let config = StdCnnGeneratorConfig::new(bottom).with_dense_norm(DenseNorm::Features);
+        assert_eq!(g(config), count, "std CNN G M_g={bottom} with dense BN");
+    }
+    let wide = |size| {
+        count_parameters(
+            &StdCnnDiscriminatorConfig::new(size)
+                .with_layout(StdCnnLayout::Wide)
+                .init(&d),
+        )
+    };
+    assert_eq!(
+        [wide(48), wide(64)],
+        [5_871_105, 5_885_441],
+        "wide std CNN D at 48, 64"
+    );
+    // Hidden = out (StudioGAN, mmgen) vs hidden = in (official Chainer, mimicry).
+    let resnet_d = |c: ResNetDiscriminatorConfig| count_parameters(&c.init(&d));
+    assert_eq!(
+        resnet_d(ResNetDiscriminatorConfig::sngan_imagenet128().with_hidden(HiddenChannels::Input)),
+        30_041_857,
+        "SNGAN-128 D, hidden = in (official)"
+    );
+    assert_eq!(
+        resnet_d(ResNetDiscriminatorConfig::sngan_stl48().with_hidden(HiddenChannels::Output)),
+        19_542_721,
+        "SNGAN-48 D, hidden = out"
+    );
+    assert_eq!(
+        resnet_d(ResNetDiscriminatorConfig::sngan_cifar32().with_linear_bias(true)),
+        1_053_825,
+        "SNGAN-32 D with a linear bias"
+    );
+}
+
+/// A preset scaled down to `width` channels everywhere, for cheap forward/backward tests.
+fn narrow_g(config: &GeneratorConfig) -> GeneratorConfig {
+    match config {
+        GeneratorConfig::StdCnn(c) => GeneratorConfig::StdCnn(c.clone()),
+        GeneratorConfig::ResNet(c) => {
+            let n = c.channels.len();
+            let narrow = ResNetGeneratorConfig {
+                channels: vec![16; n],
+                ..c.clone()
+            };
+            GeneratorConfig::ResNet(narrow.with_n_classes(c.n_classes.map(|_| 3)))
+        }
+    }
+}
+
+fn narrow_d(config: &DiscriminatorConfig) -> DiscriminatorConfig {
+    match config {
+        DiscriminatorConfig::StdCnn(c) => DiscriminatorConfig::StdCnn(c.clone()),
+        DiscriminatorConfig::ResNet(c) => {
+            let mut channels = vec![16; c.channels.len()];
+            channels[0] = 3;
+            let narrow = ResNetDiscriminatorConfig {
+                channels,
+                ..c.clone()
+            };
+            DiscriminatorConfig::ResNet(narrow.with_n_classes(c.n_classes.map(|_| 3)))
+        }
+    }
+}
+
+#[test]
+fn every_architecture_runs_forward_and_backward_in_training_mode() {
+    let device = device().autodiff();
+    device.seed(0);
+    for preset in presets() {
+        // The ResNets run at 16 channels (and 3 classes); the std CNN is cheap as it is.
+        let g_config = narrow_g(&preset.generator);
+        let d_config = narrow_d(&preset.discriminator);
+        let g = g_config.init(&device);
+        let d = d_config.init(&device);
+        let batch = 2;
+        let z = Tensor::<2>::random(
+            [batch, g_config.z_dim()],
+            Distribution::Normal(0.0, 1.0),
+            &device,
+        );
+        let y = g_config
+            .n_classes()
+            .map(|_| Tensor::<1, Int>::from_ints([0, 2], &device));
+        let size = g_config.image_size();
+        let x = g.forward(z, y.clone());
+        assert_eq!(
+            x.dims(),
+            [batch, g_config.image_channels(), size, size],
+            "{}: G output",
+            preset.name
+        );
+        let logits = d.forward(x, y);
+        assert_eq!(logits.dims(), [batch, 1], "{}: D output", preset.name);
+        let grads = logits.mean().backward();
+        let mut grads_g = grads;
+        let g_grads = GradientsParams::from_module(&mut grads_g, &g);
+        let d_grads = GradientsParams::from_module(&mut grads_g, &d);
+        assert!(
+            !g_grads.is_empty() && !d_grads.is_empty(),
+            "{}: both networks get gradients",
+            preset.name
+        );
+    }
+}
+
+#[test]
+fn eval_generators_are_deterministic_and_leave_state_alone() {
+    let device = device().autodiff();
+    device.seed(1);
+    let config = ResNetGeneratorConfig::sngan_cifar32_conditional();
+    let g = ResNetGeneratorConfig {
+        channels: vec![16; 4],
+        ..config
+    }
+    .init(&device);
+    let eval = g.valid();
+    let inner = device.clone().inner();
+    let z = Tensor::<2>::random([2, 128], Distribution::Normal(0.0, 1.0), &inner);
+    let y = Tensor::<1, Int>::from_ints([1, 7], &inner);
+    let a = eval.forward(z.clone(), Some(y.clone())).into_data();
+    let b = eval.forward(z, Some(y)).into_data();
+    assert_eq!(a, b);
+}
+
+#[test]
+fn truncated_latents_stay_inside_the_threshold() {
+    let z = biggan::sample_latents(64, 120, Some(0.5), &device());
+    let max = z.abs().max().into_scalar::<f32>();
+    assert!(max <= 0.5, "max |z| {max}");
+}
+
+#[test]
+fn orthogonal_regularization_matches_its_gradient_formula() {
+    let device = device().autodiff();
+    device.seed(2);
+    let config = ResNetGeneratorConfig::biggan_cifar32_studio();
+    let g = ResNetGeneratorConfig {
+        channels: vec![16; 4],
+        ..config
+    }
+    .init(&device);
+    let loss = orthogonal_regularization(&g, 1e-4, &["shared"]).expect("weights qualify");
+    let grads = loss.backward();
+    // d/dW of strength/2 ||(W W^T) * (1 - I)||^2 = strength * 2 ((W W^T) * (1 - I)) W.
+    let w = g.linear0.weight.val();
+    let rows = w.dims()[0];
+    let inner = w.clone().inner();
+    let mask =
+        Tensor::<2>::ones([rows, rows], &inner.device()) - Tensor::eye(rows, &inner.device());
+    let expected =
+        (inner.clone().matmul(inner.clone().transpose()) * mask).matmul(inner) * (2.0 * 1e-4);
+    let actual = w.grad(&grads).expect("linear0 gets a gradient");
+    actual
+        .into_data()
+        .assert_approx_eq::<f32>(&expected.into_data(), burn::tensor::Tolerance::default());
+    let shared = g
+        .shared
+        .as_ref()
+        .expect("BigGAN has a shared embedding")
+        .weight
+        .val();
+    assert!(
+        shared.grad(&grads).is_none(),
+        "the shared embedding is skipped"
+    );
+}

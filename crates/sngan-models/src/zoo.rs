@@ -1,0 +1,270 @@
+//! The preset registry: every seeded experiment's generator and discriminator, with the
+//! parameter counts published for them (research notes, anchors section 2), and the unified
+//! [`Generator`]/[`Discriminator`] types the trainer drives.
+
+use burn::prelude::*;
+
+use crate::init::WeightInit;
+use crate::params::count_parameters;
+use crate::resnet::{
+    ResNetDiscriminator, ResNetDiscriminatorConfig, ResNetGenerator, ResNetGeneratorConfig,
+};
+use crate::std_cnn::{
+    StdCnnDiscriminator, StdCnnDiscriminatorConfig, StdCnnGenerator, StdCnnGeneratorConfig,
+    StdCnnLayout,
+};
+
+/// Any generator of the zoo.
+#[derive(Config, Debug)]
+pub enum GeneratorConfig {
+    /// SNGAN standard CNN.
+    StdCnn(StdCnnGeneratorConfig),
+    /// ResNet (SNGAN, SAGAN, BigGAN).
+    ResNet(ResNetGeneratorConfig),
+}
+
+/// Any discriminator of the zoo.
+#[derive(Config, Debug)]
+pub enum DiscriminatorConfig {
+    /// SNGAN standard CNN.
+    StdCnn(StdCnnDiscriminatorConfig),
+    /// ResNet (SNGAN, SAGAN, BigGAN), projection when conditional.
+    ResNet(ResNetDiscriminatorConfig),
+}
+
+/// A generator of the zoo.
+// A network is built once and moved rarely; boxing a variant would put `Box` into every
+// record path for nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Module, Debug)]
+pub enum Generator {
+    /// SNGAN standard CNN.
+    StdCnn(StdCnnGenerator),
+    /// ResNet (SNGAN, SAGAN, BigGAN).
+    ResNet(ResNetGenerator),
+}
+
+/// A discriminator of the zoo.
+#[allow(clippy::large_enum_variant)] // as for Generator
+#[derive(Module, Debug)]
+pub enum Discriminator {
+    /// SNGAN standard CNN.
+    StdCnn(StdCnnDiscriminator),
+    /// ResNet (SNGAN, SAGAN, BigGAN).
+    ResNet(ResNetDiscriminator),
+}
+
+impl GeneratorConfig {
+    /// Build the generator.
+    pub fn init(&self, device: &Device) -> Generator {
+        match self {
+            GeneratorConfig::StdCnn(c) => Generator::StdCnn(c.init(device)),
+            GeneratorConfig::ResNet(c) => Generator::ResNet(c.init(device)),
+        }
+    }
+
+    /// Latent size.
+    pub fn z_dim(&self) -> usize {
+        match self {
+            GeneratorConfig::StdCnn(c) => c.z_dim,
+            GeneratorConfig::ResNet(c) => c.z_dim,
+        }
+    }
+
+    /// Number of classes, if conditional.
+    pub fn n_classes(&self) -> Option<usize> {
+        match self {
+            GeneratorConfig::StdCnn(c) => c.n_classes,
+            GeneratorConfig::ResNet(c) => c.n_classes,
+        }
+    }
+
+    /// Side of the generated images.
+    pub fn image_size(&self) -> usize {
+        match self {
+            GeneratorConfig::StdCnn(c) => 8 * c.bottom,
+            GeneratorConfig::ResNet(c) => c.image_size(),
+        }
+    }
+
+    /// Channels of the generated images.
+    pub fn image_channels(&self) -> usize {
+        match self {
+            GeneratorConfig::StdCnn(c) => c.image_channels,
+            GeneratorConfig::ResNet(c) => c.image_channels,
+        }
+    }
+
+    fn with_init(&self, init: WeightInit) -> Self {
+        match self {
+            GeneratorConfig::StdCnn(c) => GeneratorConfig::StdCnn(c.clone().with_init(init)),
+            GeneratorConfig::ResNet(c) => GeneratorConfig::ResNet(c.clone().with_init(init)),
+        }
+    }
+}
+
+impl DiscriminatorConfig {
+    /// Build the discriminator.
+    pub fn init(&self, device: &Device) -> Discriminator {
+        match self {
+            DiscriminatorConfig::StdCnn(c) => Discriminator::StdCnn(c.init(device)),
+            DiscriminatorConfig::ResNet(c) => Discriminator::ResNet(c.init(device)),
+        }
+    }
+
+    fn with_init(&self, init: WeightInit) -> Self {
+        match self {
+            DiscriminatorConfig::StdCnn(c) => {
+                DiscriminatorConfig::StdCnn(c.clone().with_init(init))
+            }
+            DiscriminatorConfig::ResNet(c) => {
+                DiscriminatorConfig::ResNet(c.clone().with_init(init))
+            }
+        }
+    }
+}
+
+impl Generator {
+    /// # Shapes
+    /// - `z`: `[batch, z_dim]`; `y`: `[batch]` class ids for conditional generators
+    /// - output: `[batch, channels, size, size]` in `[-1, 1]`
+    pub fn forward(&self, z: Tensor<2>, y: Option<Tensor<1, Int>>) -> Tensor<4> {
+        match self {
+            Generator::StdCnn(g) => g.forward(z, y),
+            Generator::ResNet(g) => g.forward(z, y),
+        }
+    }
+}
+
+impl Discriminator {
+    /// # Shapes
+    /// - `x`: `[batch, channels, size, size]`; `y`: `[batch]` class ids for projection
+    /// - output: `[batch, 1]` logits
+    pub fn forward(&self, x: Tensor<4>, y: Option<Tensor<1, Int>>) -> Tensor<2> {
+        match self {
+            Discriminator::StdCnn(d) => d.forward(x, y),
+            Discriminator::ResNet(d) => d.forward(x, y),
+        }
+    }
+}
+
+/// A named experiment's networks and their published parameter counts.
+#[derive(Clone, Debug)]
+pub struct Preset {
+    /// Experiment stem, as in `configs/<name>.json`.
+    pub name: &'static str,
+    /// The generator.
+    pub generator: GeneratorConfig,
+    /// The discriminator.
+    pub discriminator: DiscriminatorConfig,
+    /// `(G, D)` parameter counts from the publications or logs, where one exists.
+    pub published: Option<(usize, usize)>,
+}
+
+impl Preset {
+    /// `(G, D)` trainable-parameter counts, from networks built on `device` (the init scheme does
+    /// not change a count, so the cheap PyTorch one is used).
+    pub fn count(&self, device: &Device) -> (usize, usize) {
+        let g = self.generator.with_init(WeightInit::PyTorch).init(device);
+        let g_count = count_parameters(&g);
+        drop(g);
+        let d = self
+            .discriminator
+            .with_init(WeightInit::PyTorch)
+            .init(device);
+        (g_count, count_parameters(&d))
+    }
+}
+
+/// Every preset of the zoo.
+pub fn presets() -> Vec<Preset> {
+    use DiscriminatorConfig as D;
+    use GeneratorConfig as G;
+    let std_d = |size, layout| D::StdCnn(StdCnnDiscriminatorConfig::new(size).with_layout(layout));
+    vec![
+        Preset {
+            name: "sngan_cifar10_std_cnn",
+            generator: G::StdCnn(StdCnnGeneratorConfig::sngan_cifar32()),
+            discriminator: D::StdCnn(StdCnnDiscriminatorConfig::sngan_cifar32()),
+            published: Some((3_812_355, 2_935_873)),
+        },
+        Preset {
+            name: "sngan_cifar10_std_cnn_wide",
+            generator: G::StdCnn(StdCnnGeneratorConfig::sngan_cifar32()),
+            discriminator: std_d(32, StdCnnLayout::Wide),
+            published: Some((3_812_355, 5_860_865)),
+        },
+        Preset {
+            name: "sngan_stl10_std_cnn",
+            generator: G::StdCnn(StdCnnGeneratorConfig::sngan_stl48()),
+            discriminator: D::StdCnn(StdCnnDiscriminatorConfig::sngan_stl48()),
+            published: Some((5_133_315, 2_946_113)),
+        },
+        Preset {
+            name: "sngan_celeba64_std_cnn",
+            generator: G::StdCnn(StdCnnGeneratorConfig::sngan_celeba64()),
+            discriminator: D::StdCnn(StdCnnDiscriminatorConfig::sngan_celeba64()),
+            published: Some((6_982_659, 2_960_449)),
+        },
+        Preset {
+            name: "sngan_cifar10_resnet",
+            generator: G::ResNet(ResNetGeneratorConfig::sngan_cifar32()),
+            discriminator: D::ResNet(ResNetDiscriminatorConfig::sngan_cifar32()),
+            published: Some((4_276_739, 1_053_824)),
+        },
+        Preset {
+            name: "sngan_cifar10_resnet_projection",
+            generator: G::ResNet(ResNetGeneratorConfig::sngan_cifar32_conditional()),
+            discriminator: D::ResNet(ResNetDiscriminatorConfig::sngan_cifar32_projection()),
+            published: Some((4_304_387, 1_055_105)),
+        },
+        Preset {
+            name: "sngan_stl10_resnet",
+            generator: G::ResNet(ResNetGeneratorConfig::sngan_stl48()),
+            discriminator: D::ResNet(ResNetDiscriminatorConfig::sngan_stl48()),
+            published: Some((4_878_083, 10_141_441)),
+        },
+        Preset {
+            name: "sngan_celeba64_resnet",
+            generator: G::ResNet(ResNetGeneratorConfig::sngan_celeba64()),
+            discriminator: D::ResNet(ResNetDiscriminatorConfig::sngan_celeba64()),
+            published: Some((12_220_675, 10_141_441)),
+        },
+        Preset {
+            name: "sngan_imagenet128_projection",
+            generator: G::ResNet(ResNetGeneratorConfig::sngan_imagenet128()),
+            discriminator: D::ResNet(ResNetDiscriminatorConfig::sngan_imagenet128()),
+            published: Some((41_996_931, 39_443_137)),
+        },
+        Preset {
+            name: "sagan_cifar10",
+            generator: G::ResNet(ResNetGeneratorConfig::sagan_cifar32()),
+            discriminator: D::ResNet(ResNetDiscriminatorConfig::sagan_cifar32()),
+            published: Some((4_386_308, 1_075_586)),
+        },
+        Preset {
+            name: "sagan_imagenet128",
+            generator: G::ResNet(ResNetGeneratorConfig::sagan_imagenet128()),
+            discriminator: D::ResNet(ResNetDiscriminatorConfig::sagan_imagenet128()),
+            published: None,
+        },
+        Preset {
+            name: "biggan_cifar10_mmgen",
+            generator: G::ResNet(ResNetGeneratorConfig::biggan_cifar32_mmgen()),
+            discriminator: D::ResNet(ResNetDiscriminatorConfig::biggan_cifar32_mmgen()),
+            published: Some((4_304_387, 4_207_361)),
+        },
+        Preset {
+            name: "biggan_cifar10",
+            generator: G::ResNet(ResNetGeneratorConfig::biggan_cifar32_studio()),
+            discriminator: D::ResNet(ResNetDiscriminatorConfig::biggan_cifar32_studio()),
+            published: Some((9_416_196, 2_415_170)),
+        },
+        Preset {
+            name: "biggan_imagenet128",
+            generator: G::ResNet(ResNetGeneratorConfig::biggan_imagenet128()),
+            discriminator: D::ResNet(ResNetDiscriminatorConfig::biggan_imagenet128()),
+            published: Some((70_433_988, 87_982_370)),
+        },
+    ]
+}
