@@ -133,3 +133,116 @@ pub fn intra_fid(fake: &[Statistics], real: &[Statistics]) -> Result<(f64, Vec<f
     let mean = per_class.iter().sum::<f64>() / per_class.len() as f64;
     Ok((mean, per_class))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stats(mu: Vec<f64>, sigma: Vec<f64>) -> Statistics {
+        Statistics {
+            mu,
+            sigma,
+            n: None,
+            preprocessing: None,
+            features: None,
+        }
+    }
+
+    fn diag(v: &[f64]) -> Vec<f64> {
+        let d = v.len();
+        let mut m = vec![0.0; d * d];
+        for (i, x) in v.iter().enumerate() {
+            m[i * d + i] = *x;
+        }
+        m
+    }
+
+    /// pytorch-fid's own `tests/test_fid_score.py`: mu 0 vs 1, sigma = I, 2048-d gives 2048.
+    #[test]
+    fn equal_identity_covariances_give_the_squared_mean_distance() {
+        let d = 2048;
+        let a = stats(vec![0.0; d], diag(&vec![1.0; d]));
+        let b = stats(vec![1.0; d], diag(&vec![1.0; d]));
+        let v = fid(&a, &b).expect("fid");
+        assert!((v - 2048.0).abs() < 1e-8, "{v}");
+    }
+
+    #[test]
+    fn diagonal_covariances_have_the_closed_form() {
+        let (a, b) = ([1.0, 4.0, 0.25, 9.0], [4.0, 1.0, 1.0, 0.0]);
+        let expected: f64 = 1.0
+            + a.iter()
+                .zip(&b)
+                .map(|(x, y): (&f64, &f64)| (x.sqrt() - y.sqrt()).powi(2))
+                .sum::<f64>();
+        let s1 = stats(vec![0.0, 0.0, 1.0, 0.0], diag(&a));
+        let s2 = stats(vec![0.0; 4], diag(&b));
+        let v = fid(&s1, &s2).expect("fid");
+        assert!((v - expected).abs() < 1e-12, "{v} vs {expected}");
+    }
+
+    #[test]
+    fn self_distance_is_zero_and_scaling_is_quadratic() {
+        // A dense SPD matrix: A Aᵀ + I with A from a fixed pattern.
+        let d = 6;
+        let a: Vec<f64> = (0..d * d)
+            .map(|i| ((i * 7 % 11) as f64 - 5.0) / 5.0)
+            .collect();
+        let mut s = vec![0.0; d * d];
+        for i in 0..d {
+            for j in 0..d {
+                s[i * d + j] = (0..d).map(|k| a[i * d + k] * a[j * d + k]).sum::<f64>()
+                    + if i == j { 1.0 } else { 0.0 };
+            }
+        }
+        let mu: Vec<f64> = (0..d).map(|i| i as f64 * 0.3).collect();
+        let x = stats(mu.clone(), s.clone());
+        let tr: f64 = (0..d).map(|i| s[i * d + i]).sum();
+        assert!(fid(&x, &x).expect("fid").abs() < 1e-9 * tr);
+        let y = stats(vec![0.5; d], diag(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]));
+        let base = fid(&x, &y).expect("fid");
+        let c: f64 = 3.0;
+        let scale = |st: &Statistics| {
+            stats(
+                st.mu.iter().map(|v| v * c).collect(),
+                st.sigma.iter().map(|v| v * c * c).collect(),
+            )
+        };
+        let scaled = fid(&scale(&x), &scale(&y)).expect("fid");
+        assert!(
+            (scaled - c * c * base).abs() < 1e-9 * scaled,
+            "{scaled} vs {}",
+            c * c * base
+        );
+        // Symmetric in its arguments.
+        assert!((fid(&y, &x).expect("fid") - base).abs() < 1e-9 * base);
+    }
+
+    #[test]
+    fn rank_deficient_covariance_gives_a_finite_value() {
+        let mut s = diag(&[1.0, 2.0, 0.0, 0.0]);
+        s[1] = 0.5;
+        s[4] = 0.5;
+        let a = Statistics {
+            n: Some(3),
+            ..stats(vec![0.0; 4], s)
+        };
+        assert!(a.rank_deficient());
+        let b = stats(vec![0.1; 4], diag(&[1.0; 4]));
+        let v = fid(&a, &b).expect("fid");
+        assert!(v.is_finite() && v > 0.0, "{v}");
+    }
+
+    #[test]
+    fn mismatched_inputs_are_errors() {
+        let a = stats(vec![0.0; 2], diag(&[1.0, 1.0]));
+        let b = stats(vec![0.0; 3], diag(&[1.0, 1.0, 1.0]));
+        assert!(matches!(fid(&a, &b), Err(MetricsError::Input { .. })));
+        let mut c = a.clone();
+        c.preprocessing = Some(crate::Preprocess::Clean);
+        let mut d = a.clone();
+        d.preprocessing = Some(crate::Preprocess::TfExact);
+        let e = fid(&c, &d).expect_err("modes differ");
+        assert!(e.to_string().contains("clean"), "{e}");
+    }
+}

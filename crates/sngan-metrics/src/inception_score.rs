@@ -89,3 +89,38 @@ pub fn inception_score(logits: &Features, splits: usize) -> Result<InceptionScor
     let probs = softmax_f64(logits);
     inception_score_from_probs(&probs, logits.n, logits.dim, splits)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identical_rows_score_one_and_k_distinct_classes_score_k() {
+        let logits = Features::new([0.3, -1.0, 2.0, 0.0].repeat(6), 6, 4).expect("finite");
+        let is = inception_score(&logits, 2).expect("is");
+        assert!((is.mean - 1.0).abs() < 1e-12 && is.std < 1e-12);
+        // One-hot probabilities over 4 classes, spread evenly in each split.
+        let k = 4;
+        let mut p = vec![0.0; 8 * k];
+        for i in 0..8 {
+            p[i * k + i % k] = 1.0;
+        }
+        let is = inception_score_from_probs(&p, 8, k, 2).expect("is");
+        assert!((is.mean - 4.0).abs() < 1e-12, "{}", is.mean);
+    }
+
+    #[test]
+    fn splits_follow_i_n_over_s_boundaries() {
+        // 5 rows, 2 splits: rows [0, 2) and [2, 5). Split 0 has two distinct one-hots (IS 2),
+        // split 1 three distinct one-hots (IS 3): mean 2.5, population std 0.5.
+        let p = [
+            1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0,
+        ];
+        let is = inception_score_from_probs(&p, 5, 3, 2).expect("is");
+        assert!(
+            (is.mean - 2.5).abs() < 1e-12 && (is.std - 0.5).abs() < 1e-12,
+            "{is:?}"
+        );
+        assert!(inception_score_from_probs(&p, 5, 3, 6).is_err());
+    }
+}

@@ -182,3 +182,40 @@ pub fn prdc(real: &Features, fake: &Features, k: usize) -> Result<Prdc> {
         coverage,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pts(p: &[(f32, f32)]) -> Features {
+        Features::new(p.iter().flat_map(|&(x, y)| [x, y]).collect(), p.len(), 2).expect("points")
+    }
+
+    /// Reals on a line at 0, 1, 2, 3 (k = 1 radii: 1 each); fakes at exactly distance 1 from a
+    /// real (a tie at the radius), at 0.5, and far away at 10.
+    #[test]
+    fn ties_at_the_radius_count_for_le_and_not_for_lt() {
+        let real = pts(&[(0.0, 0.0), (1.0, 0.0), (2.0, 0.0), (3.0, 0.0)]);
+        let fake = pts(&[(4.0, 0.0), (0.5, 0.0), (10.0, 0.0), (3.0, 1.0)]);
+        // <=: (4,0) is at distance 1 from real 3 (radius 1): inside; (3,1) likewise; 0.5 inside.
+        let pr = precision_recall(&real, &fake, 1).expect("pr");
+        assert_eq!(pr.precision, 0.75);
+        // <: the ties drop out; only (0.5, 0) is strictly inside.
+        let d = prdc(&real, &fake, 1).expect("prdc");
+        assert_eq!(d.precision, 0.25);
+        // (0.5, 0) lies strictly inside the balls of reals 0 and 1: density = 2 / (1 · 4).
+        assert_eq!(d.density, 0.5);
+        // Coverage: reals 0 and 1 have their nearest fake (0.5) at 0.5 < 1; reals 2, 3 do not
+        // (nearest fakes at 1.5 and exactly 1).
+        assert_eq!(d.coverage, 0.5);
+        // Fake radii (k = 1): (4,0)->1.414 [to (3,1)], (0.5,0)->3.5, (10,0)->6, (3,1)->1.414.
+        // Every real is strictly inside the ball of (0.5, 0) (radius 3.5 reaches 3.0 at 2.5).
+        assert_eq!(d.recall, 1.0);
+    }
+
+    #[test]
+    fn too_few_samples_is_an_error() {
+        let a = pts(&[(0.0, 0.0), (1.0, 0.0)]);
+        assert!(matches!(prdc(&a, &a, 2), Err(MetricsError::Input { .. })));
+    }
+}

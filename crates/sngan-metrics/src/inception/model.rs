@@ -18,7 +18,7 @@ use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Initializer, Linear, LinearConfig, PaddingConfig2d};
 use burn::prelude::*;
 use burn::tensor::activation::relu;
-use burn::tensor::module::{adaptive_avg_pool2d, avg_pool2d, max_pool2d};
+use burn::tensor::module::{avg_pool2d, max_pool2d};
 use burn::tensor::ops::{AvgPoolOptions, MaxPoolOptions};
 
 /// BatchNorm epsilon of the TF graph (torchvision's `BasicConv2d` uses 0.001 as well).
@@ -486,8 +486,8 @@ pub struct InceptionOutput {
 }
 
 fn global_avg(x: Tensor<4>) -> Tensor<2> {
-    let [b, c, _, _] = x.dims();
-    adaptive_avg_pool2d(x, [1, 1]).reshape([b, c])
+    let [b, c, h, w] = x.dims();
+    x.reshape([b, c, h * w]).mean_dim(2).reshape([b, c])
 }
 
 impl FidInception {

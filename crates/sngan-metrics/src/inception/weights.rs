@@ -222,3 +222,64 @@ pub fn hash_init(device: &Device) -> Result<FidInception> {
         .collect::<Result<Vec<_>>>()?;
     apply_torch_tensors(tensors, Path::new("<hash-init>"), device)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hash_tensors(device: &Device) -> Vec<PackTensor> {
+        let layout = state_dict_layout(&FidInceptionConfig::new().init(device));
+        layout
+            .into_iter()
+            .map(|(key, shape)| {
+                let v = hash_init_tensor(&key, &shape).expect("covered key");
+                PackTensor::new(key, DType::F32, shape, None, Bytes::from_elems(v))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn num_batches_tracked_is_ignored_and_a_missing_key_is_named() {
+        let device = Device::flex();
+        let mut tensors = hash_tensors(&device);
+        // A state dict saved from a torch module carries num_batches_tracked (int64 scalars).
+        tensors.push(PackTensor::new(
+            "Mixed_5b.branch1x1.bn.num_batches_tracked".into(),
+            DType::I64,
+            Vec::<usize>::new(),
+            None,
+            Bytes::from_elems(vec![0i64]),
+        ));
+        apply_torch_tensors(tensors.clone(), Path::new("with-nbt.pth"), &device)
+            .expect("num_batches_tracked tolerated");
+
+        let dropped = tensors
+            .iter()
+            .position(|t| t.name == "Mixed_6e.branch7x7dbl_4.bn.running_var")
+            .expect("key present");
+        tensors.remove(dropped);
+        let e = apply_torch_tensors(tensors, Path::new("cut.pth"), &device).expect_err("missing");
+        let msg = e.to_string();
+        assert!(msg.contains("cut.pth"), "{msg}");
+        assert!(
+            msg.contains("Mixed_6e.branch7x7dbl_4.bn.running_var"),
+            "{msg}"
+        );
+        assert!(msg.contains("472"), "{msg}");
+    }
+
+    #[test]
+    fn key_maps_are_inverse() {
+        for k in [
+            "Conv2d_1a_3x3.conv.weight",
+            "Mixed_7c.branch_pool.bn.bias",
+            "fc.weight",
+        ] {
+            assert_eq!(burn_to_torch_key(&torch_to_burn_key(k)), k);
+        }
+        assert_eq!(
+            torch_to_burn_key("Mixed_5b.branch1x1.conv.weight"),
+            "mixed_5b.branch1x1.conv.weight"
+        );
+    }
+}

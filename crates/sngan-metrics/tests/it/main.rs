@@ -4,4 +4,5 @@
 
 mod common;
 mod formulas;
+mod inception;
 mod npz;
