@@ -79,3 +79,104 @@ fn unknown_dataset_and_missing_path() {
         "/nonexistent/stl: missing stl10 data (found: no such file or folder)"
     );
 }
+
+#[test]
+fn lazy_sets_report_each_unreadable_image() {
+    use std::io::Write;
+    let dir = TempDir::new("inspect-celeba");
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default();
+    let good = crate::fixtures::png(&crate::fixtures::rgb(0, 218, 178));
+    let jpeg = crate::fixtures::jpeg(&crate::fixtures::rgb(1, 218, 178));
+    for (name, bytes) in [
+        ("img_align_celeba/000001.jpg", good.clone()),
+        (
+            "img_align_celeba/000002.jpg",
+            jpeg[..jpeg.len() / 2].to_vec(),
+        ),
+        ("img_align_celeba/000003.jpg", good),
+        ("img_align_celeba/000004.jpg", b"garbage".to_vec()),
+    ] {
+        w.start_file(name, opts).expect("zip entry");
+        w.write_all(&bytes).expect("zip data");
+    }
+    dir.write(
+        "img_align_celeba.zip",
+        &w.finish().expect("zip").into_inner(),
+    );
+    let r = inspect(DatasetName::CelebA, dir.path()).expect("inspect");
+    assert_eq!(r.splits[0].count, 4);
+    assert_eq!(r.splits[0].shape, [64, 64, 3]);
+    assert_eq!(r.splits[0].num_classes, None);
+    let problems = r.problems.join("\n");
+    assert_contains(
+        &problems,
+        "CelebA: expected 202599 images (published count), found 4",
+    );
+    assert_contains(
+        &problems,
+        "000002.jpg: cannot decode image: expected a JPEG ending with the EOI marker FF D9",
+    );
+    assert_contains(
+        &problems,
+        "000004.jpg: cannot decode image: expected a JPEG, PNG, BMP or PNM file",
+    );
+    assert_contains(&problems, "train/valid/test splits unavailable: ");
+    assert_eq!(r.problems.len(), 4, "{problems}");
+}
+
+#[test]
+fn open_picks_the_layout_and_the_defaults() {
+    use sngan_data::{Image, OpenOptions, npy_bytes, open};
+    let lax = OpenOptions {
+        check_counts: false,
+        ..OpenOptions::default()
+    };
+    // CIFAR-10 resized to 16 with PIL bilinear
+    let dir = TempDir::new("open");
+    for b in 1..=5 {
+        dir.write(
+            &format!("c10/cifar-10-batches-bin/data_batch_{b}.bin"),
+            &cifar_bin(b, &[vec![b as u8]]),
+        );
+    }
+    let c = open(
+        DatasetName::Cifar10,
+        &dir.join("c10"),
+        &OpenOptions {
+            size: Some(16),
+            ..lax.clone()
+        },
+    )
+    .expect("cifar");
+    assert_eq!(
+        (c.len(), c.shape(), c.num_classes()),
+        (5, [16, 16, 3], Some(10))
+    );
+    // npy class folders -> NpyFolder; image class folders -> ImageFolder at 128
+    dir.write(
+        "npy/n01/a.npy",
+        &npy_bytes(&Image::new(4, 4, 3, vec![9; 48])),
+    );
+    let n = open(DatasetName::ImageNet, &dir.join("npy"), &lax).expect("npy");
+    assert_eq!(n.shape(), [4, 4, 3]);
+    dir.write(
+        "jpg/n01/a.png",
+        &crate::fixtures::png(&crate::fixtures::rgb(0, 30, 40)),
+    );
+    let f = open(DatasetName::ImageNet, &dir.join("jpg"), &lax).expect("folder");
+    assert_eq!(f.shape(), [128, 128, 3]);
+    assert_eq!(f.load(0).expect("load").shape(), [128, 128, 3]);
+    let e = err_msg(open(
+        DatasetName::Cifar10,
+        &dir.join("c10"),
+        &OpenOptions {
+            split: Some("valid".into()),
+            ..lax
+        },
+    ));
+    assert_eq!(
+        e,
+        "unknown CIFAR split 'valid': expected one of train, test"
+    );
+}
