@@ -1,5 +1,6 @@
 //! Integration tests of the sngan workspace: one binary, one module per area, fixtures beside.
 
+mod models;
 mod spectral;
 
 use sngan::burn::prelude::*;

@@ -15,7 +15,10 @@ pub mod sagan;
 pub mod std_cnn;
 mod zoo;
 
-pub use params::{NamedTensor, count_parameters, named_tensors, orthogonal_regularization};
+pub use params::{
+    AssignError, NamedTensor, assign_tensors, count_parameters, named_tensors,
+    orthogonal_regularization,
+};
 pub use zoo::{Discriminator, DiscriminatorConfig, Generator, GeneratorConfig, Preset, presets};
 
 #[cfg(test)]

@@ -103,3 +103,98 @@ pub fn orthogonal_regularization<M: Module>(
     }
     total.map(|t| t * (strength / 2.0))
 }
+
+/// Why [`assign_tensors`] refused a tensor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssignError {
+    /// The dotted path.
+    pub path: String,
+    /// The module's shape there.
+    pub expected: Vec<usize>,
+    /// The shape offered.
+    pub found: Vec<usize>,
+}
+
+impl std::fmt::Display for AssignError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: expected shape {:?}, found {:?}",
+            self.path, self.expected, self.found
+        )
+    }
+}
+
+impl std::error::Error for AssignError {}
+
+struct Assigner<'a> {
+    stack: Vec<String>,
+    tensors: &'a std::collections::HashMap<String, burn::tensor::TensorData>,
+    used: Vec<String>,
+    error: Option<AssignError>,
+}
+
+impl burn::module::ModuleMapper for Assigner<'_> {
+    fn enter_module(&mut self, name: &str, _container_type: &str) {
+        self.stack.push(name.to_string());
+    }
+
+    fn exit_module(&mut self, _name: &str, _container_type: &str) {
+        self.stack.pop();
+    }
+
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        let path = self
+            .stack
+            .iter()
+            .filter(|s| !s.is_empty())
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(".");
+        let Some(data) = self.tensors.get(&path) else {
+            return param;
+        };
+        let expected = param.val().dims().to_vec();
+        if data.shape().as_slice() != expected.as_slice() {
+            self.error.get_or_insert(AssignError {
+                path,
+                expected,
+                found: data.shape().to_vec(),
+            });
+            return param;
+        }
+        self.used.push(path);
+        param.map(|t| {
+            let require_grad = t.is_require_grad();
+            Tensor::from_data(data.clone(), &t.device()).set_require_grad(require_grad)
+        })
+    }
+}
+
+/// Replaces every float tensor (parameter or buffer) whose dotted path is a key of `tensors`;
+/// returns the module and the keys it found no tensor for.
+///
+/// # Errors
+/// The first path whose shape differs from the offered one.
+pub fn assign_tensors<M: Module>(
+    module: M,
+    tensors: &std::collections::HashMap<String, burn::tensor::TensorData>,
+) -> Result<(M, Vec<String>), AssignError> {
+    let mut assigner = Assigner {
+        stack: Vec::new(),
+        tensors,
+        used: Vec::new(),
+        error: None,
+    };
+    let module = module.map(&mut assigner);
+    if let Some(e) = assigner.error {
+        return Err(e);
+    }
+    let mut unused: Vec<String> = tensors
+        .keys()
+        .filter(|k| !assigner.used.contains(k))
+        .cloned()
+        .collect();
+    unused.sort();
+    Ok((module, unused))
+}
