@@ -125,13 +125,45 @@ pub fn intra_fid(fake: &[Statistics], real: &[Statistics]) -> Result<(f64, Vec<f
             format!("{} fake", fake.len()),
         ));
     }
-    let per_class = fake
-        .iter()
-        .zip(real)
-        .map(|(f, r)| fid(f, r))
-        .collect::<Result<Vec<_>>>()?;
-    let mean = per_class.iter().sum::<f64>() / per_class.len() as f64;
-    Ok((mean, per_class))
+    let mut acc = IntraFid::new();
+    for (f, r) in fake.iter().zip(real) {
+        acc.add_class(f, r)?;
+    }
+    acc.finish()
+}
+
+/// Intra-FID one class at a time (ImageNet's 1000 per-class 2048-d covariances would not fit
+/// in memory together): add each class's fake and real statistics, then take the mean.
+#[derive(Debug, Clone, Default)]
+pub struct IntraFid {
+    per_class: Vec<f64>,
+}
+
+impl IntraFid {
+    /// No class yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds one class; returns its FID.
+    pub fn add_class(&mut self, fake: &Statistics, real: &Statistics) -> Result<f64> {
+        let v = fid(fake, real)?;
+        self.per_class.push(v);
+        Ok(v)
+    }
+
+    /// The mean over classes and the per-class values.
+    pub fn finish(self) -> Result<(f64, Vec<f64>)> {
+        if self.per_class.is_empty() {
+            return Err(MetricsError::input(
+                "intra-fid",
+                "at least one class",
+                "none",
+            ));
+        }
+        let mean = self.per_class.iter().sum::<f64>() / self.per_class.len() as f64;
+        Ok((mean, self.per_class))
+    }
 }
 
 #[cfg(test)]

@@ -3,6 +3,9 @@
 //! hash-initialised weights, the weights fetch, and the MNIST yardstick.
 
 mod common;
+mod eval;
+mod fetch;
 mod formulas;
 mod inception;
+mod mnist;
 mod npz;

@@ -1,0 +1,258 @@
+//! An offline yardstick on real data: a small MNIST classifier (LeNet-style CNN, LeCun et al.
+//! 1998) that the project trains itself (`examples/train_mnist_classifier.rs`) and ships in
+//! `assets/mnist_classifier.bpk`. It plays the Inception's role for MNIST GANs where the
+//! Inception weights are unavailable: classifier-FID on its 128-d hidden layer, classifier-IS on
+//! its 10-class softmax, and, for conditional samples, the fraction classified as their intended
+//! class. Scores from it compare runs of this project with each other, not with published FIDs.
+
+use burn::module::Module;
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::{Linear, LinearConfig};
+use burn::prelude::*;
+use burn::store::ModuleRecord;
+use burn::tensor::Bytes;
+use burn::tensor::activation::relu;
+use burn::tensor::module::max_pool2d;
+use burn::tensor::ops::MaxPoolOptions;
+
+use crate::error::MetricsError;
+use crate::features::Features;
+use crate::fid::FidReference;
+use crate::images::ImagesRef;
+use crate::inception::to_features;
+use crate::inception_score::{InceptionScore, inception_score};
+use crate::stats::{Statistics, StatsAccumulator};
+
+/// Width of the classifier features used for classifier-FID.
+pub const MNIST_FEATURE_DIM: usize = 128;
+/// Name recorded in statistics files for those features.
+pub const MNIST_FEATURES: &str = "mnist-classifier/fc1";
+/// The shipped weights (trained by `examples/train_mnist_classifier.rs`).
+pub const MNIST_CLASSIFIER_BPK: &[u8] = include_bytes!("../assets/mnist_classifier.bpk");
+/// Test-set accuracy of the shipped weights on the 10 000 MNIST test images, as measured by
+/// `tests/it/mnist.rs` (which asserts it).
+pub const MNIST_TEST_ACCURACY: f64 = 0.9922;
+
+/// conv5x5(1->32) ReLU maxpool2, conv5x5(32->64) ReLU maxpool2, fc 1024->128 (features), ReLU,
+/// fc 128->10 (logits). Input: `[b, 1, 28, 28]` with pixels `x / 255` in [0, 1].
+#[derive(Module, Debug)]
+pub struct MnistClassifier {
+    /// 1 -> 32, 5x5: 28 -> 24.
+    pub conv1: Conv2d,
+    /// 32 -> 64, 5x5: 12 -> 8.
+    pub conv2: Conv2d,
+    /// 64·4·4 -> 128.
+    pub fc1: Linear,
+    /// 128 -> 10.
+    pub fc2: Linear,
+}
+
+/// Configuration of the [`MnistClassifier`] (no options: the weights fix the shape).
+#[derive(Config, Debug)]
+pub struct MnistClassifierConfig {}
+
+impl MnistClassifierConfig {
+    /// Randomly initialised network (Burn's default Kaiming-uniform).
+    pub fn init(&self, device: &Device) -> MnistClassifier {
+        MnistClassifier {
+            conv1: Conv2dConfig::new([1, 32], [5, 5]).init(device),
+            conv2: Conv2dConfig::new([32, 64], [5, 5]).init(device),
+            fc1: LinearConfig::new(64 * 4 * 4, MNIST_FEATURE_DIM).init(device),
+            fc2: LinearConfig::new(MNIST_FEATURE_DIM, 10).init(device),
+        }
+    }
+}
+
+fn pool2(x: Tensor<4>) -> Tensor<4> {
+    max_pool2d(x, MaxPoolOptions::new([2, 2]).with_stride([2, 2]))
+}
+
+impl MnistClassifier {
+    /// Features (fc1 before its ReLU) and logits.
+    ///
+    /// # Shapes
+    /// - `x`: `[batch, 1, 28, 28]`, in [0, 1]
+    /// - output: features `[batch, 128]`, logits `[batch, 10]`
+    pub fn forward(&self, x: Tensor<4>) -> (Tensor<2>, Tensor<2>) {
+        let b = x.dims()[0];
+        let x = pool2(relu(self.conv1.forward(x))); // [b, 32, 12, 12]
+        let x = pool2(relu(self.conv2.forward(x))); // [b, 64, 4, 4]
+        let features = self.fc1.forward(x.reshape([b, 64 * 4 * 4]));
+        let logits = self.fc2.forward(relu(features.clone()));
+        (features, logits)
+    }
+}
+
+/// Loads the shipped weights.
+pub fn load_mnist_classifier(device: &Device) -> crate::Result<MnistClassifier> {
+    let bad = |e: String| MetricsError::Format {
+        path: "assets/mnist_classifier.bpk".into(),
+        expected: "a burnpack record of MnistClassifier".into(),
+        found: e,
+    };
+    let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(MNIST_CLASSIFIER_BPK.to_vec()))
+        .map_err(|e| bad(e.to_string()))?;
+    MnistClassifierConfig::new()
+        .init(device)
+        .try_load_record(record)
+        .map_err(|e| bad(e.to_string()))
+}
+
+/// What the yardstick reports for a set of samples.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MnistReport {
+    /// FID on the classifier's 128-d features against the reference statistics.
+    pub fid: f64,
+    /// IS on its 10-class softmax (10 splits; at most 10).
+    pub inception_score: InceptionScore,
+    /// Fraction classified as their intended class, for conditional samples.
+    pub class_accuracy: Option<f64>,
+}
+
+/// The classifier with its device, turning uint8 images into features, statistics and scores.
+#[derive(Debug)]
+pub struct MnistYardstick {
+    model: MnistClassifier,
+    device: Device,
+    batch_size: usize,
+}
+
+impl MnistYardstick {
+    /// The shipped classifier on `device`.
+    pub fn new(device: &Device) -> crate::Result<Self> {
+        Ok(Self::from_model(load_mnist_classifier(device)?, device))
+    }
+
+    /// A given classifier (e.g. freshly trained) on `device`.
+    pub fn from_model(model: MnistClassifier, device: &Device) -> Self {
+        Self {
+            model: model.to_device(device),
+            device: device.clone(),
+            batch_size: 500,
+        }
+    }
+
+    /// `[n, 1, 28, 28]` in [0, 1] from uint8 NHWC: 28x28 as is, 32x32 (MNIST padded by 2, as
+    /// many GAN codebases train on) centre-cropped; 3 channels averaged.
+    pub fn input(&self, images: ImagesRef<'_>) -> crate::Result<Tensor<4>> {
+        let [n, h, w, c] = images.shape();
+        let off = match (h, w) {
+            (28, 28) => 0,
+            (32, 32) => 2,
+            _ => {
+                return Err(MetricsError::input(
+                    "mnist-classifier",
+                    "28x28 images (or 32x32, centre-cropped)",
+                    format!("{h}x{w}"),
+                ));
+            }
+        };
+        let data = images.data();
+        let mut x = Vec::with_capacity(n * 28 * 28);
+        for i in 0..n {
+            for y in 0..28 {
+                for xx in 0..28 {
+                    let base = ((i * h + y + off) * w + xx + off) * c;
+                    let sum: u32 = data[base..base + c].iter().map(|&v| u32::from(v)).sum();
+                    x.push(sum as f32 / (255.0 * c as f32));
+                }
+            }
+        }
+        Ok(
+            Tensor::<1>::from_data(TensorData::new(x, [n * 28 * 28]), &self.device)
+                .reshape([n, 1, 28, 28]),
+        )
+    }
+
+    /// Features `[n, 128]` and logits `[n, 10]`.
+    pub fn features(&self, images: ImagesRef<'_>) -> crate::Result<(Features, Features)> {
+        let n = images.len();
+        let (mut feats, mut logits) = (Vec::new(), Vec::new());
+        for lo in (0..n).step_by(self.batch_size) {
+            let batch = images.slice(lo, lo + self.batch_size);
+            let (f, l) = self.model.forward(self.input(batch)?);
+            feats.extend(to_features(f, batch.len())?.data);
+            logits.extend(to_features(l, batch.len())?.data);
+        }
+        Ok((
+            Features::new(feats, n, MNIST_FEATURE_DIM)?,
+            Features::new(logits, n, 10)?,
+        ))
+    }
+
+    /// Classifier-feature statistics (the reference side of classifier-FID).
+    pub fn stats(&self, images: ImagesRef<'_>) -> crate::Result<Statistics> {
+        let (f, _) = self.features(images)?;
+        let mut acc = StatsAccumulator::new(MNIST_FEATURE_DIM);
+        acc.push(&f.data, f.n)?;
+        let mut s = acc.finish()?;
+        s.features = Some(MNIST_FEATURES.into());
+        Ok(s)
+    }
+
+    /// Predicted classes.
+    pub fn predict(&self, images: ImagesRef<'_>) -> crate::Result<Vec<u8>> {
+        let (_, logits) = self.features(images)?;
+        Ok(argmax(&logits))
+    }
+
+    /// Fraction of `images` classified as `labels` (test accuracy on real data; for conditional
+    /// samples, the fraction classified as their intended class).
+    pub fn accuracy(&self, images: ImagesRef<'_>, labels: &[u8]) -> crate::Result<f64> {
+        check_labels(images.len(), labels)?;
+        Ok(hit_rate(&self.predict(images)?, labels))
+    }
+
+    /// classifier-FID against `reference` (from [`MnistYardstick::stats`] of real images),
+    /// classifier-IS (10 splits) and, given intended `labels`, the class accuracy.
+    pub fn evaluate(
+        &self,
+        fake: ImagesRef<'_>,
+        reference: &FidReference,
+        labels: Option<&[u8]>,
+    ) -> crate::Result<MnistReport> {
+        let (f, logits) = self.features(fake)?;
+        let mut acc = StatsAccumulator::new(MNIST_FEATURE_DIM);
+        acc.push(&f.data, f.n)?;
+        let mut stats = acc.finish()?;
+        stats.features = Some(MNIST_FEATURES.into());
+        let fid = reference.fid(&stats)?;
+        let inception_score = inception_score(&logits, 10.min(logits.n))?;
+        let class_accuracy = match labels {
+            Some(l) => {
+                check_labels(fake.len(), l)?;
+                Some(hit_rate(&argmax(&logits), l))
+            }
+            None => None,
+        };
+        Ok(MnistReport {
+            fid,
+            inception_score,
+            class_accuracy,
+        })
+    }
+}
+
+fn argmax(logits: &Features) -> Vec<u8> {
+    (0..logits.n)
+        .map(|i| {
+            let row = logits.row(i);
+            (0..logits.dim).fold(0, |best, k| if row[k] > row[best] { k } else { best }) as u8
+        })
+        .collect()
+}
+
+fn check_labels(n: usize, labels: &[u8]) -> crate::Result<()> {
+    if labels.len() != n || labels.is_empty() {
+        return Err(MetricsError::input(
+            "mnist-classifier",
+            format!("one label per image ({n})"),
+            format!("{} labels", labels.len()),
+        ));
+    }
+    Ok(())
+}
+
+fn hit_rate(pred: &[u8], labels: &[u8]) -> f64 {
+    pred.iter().zip(labels).filter(|(p, l)| p == l).count() as f64 / labels.len() as f64
+}
