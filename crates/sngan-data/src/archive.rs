@@ -133,13 +133,12 @@ impl Store {
                 out.sort();
                 Ok(out)
             }
-            Store::Tar(a) => {
+            Store::Tar(_) => {
                 let mut out = Vec::new();
                 self.scan(|name, _| {
                     out.push(name.to_string());
                     Ok(false)
                 })?;
-                let _ = a;
                 Ok(out)
             }
         }
@@ -302,7 +301,8 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) -> Result<()> {
 
 /// Reads all of `r` (a member) into memory.
 pub(crate) fn read_all(r: &mut MemberReader<'_>, label: &str) -> Result<Vec<u8>> {
-    let mut out = Vec::with_capacity(r.size().min(1 << 31) as usize);
+    // The size comes from a header that may lie; reserve at most 256 MB up front.
+    let mut out = Vec::with_capacity(r.size().min(1 << 28) as usize);
     r.read_to_end(&mut out).map_err(io(label))?;
     Ok(out)
 }

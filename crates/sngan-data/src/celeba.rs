@@ -209,7 +209,7 @@ fn read_zip_entry(path: &Path, e: &ZipEntry) -> Result<Vec<u8>> {
     let mut raw = vec![0u8; e.compressed as usize];
     f.read_exact(&mut raw).map_err(io(label.clone()))?;
     let bytes = if e.deflated {
-        let mut out = Vec::with_capacity(e.size as usize);
+        let mut out = Vec::with_capacity(e.size.min(1 << 26) as usize);
         flate2::read::DeflateDecoder::new(&raw[..])
             .take(e.size + 1)
             .read_to_end(&mut out)

@@ -182,6 +182,39 @@ pub fn parse_npy_u8(
     shape: Option<[usize; 3]>,
     name: &str,
 ) -> Result<([usize; 3], Vec<u8>)> {
+    // Magic, version and header length are checked here first: npyz allocates the declared
+    // header length (up to 4 GB in v2/v3) before noticing that the file is shorter.
+    if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
+        return Err(DataError::Format {
+            path: name.into(),
+            expected: "a .npy file (magic \\x93NUMPY)".into(),
+            found: format!(
+                "{} bytes starting {:02x?}",
+                bytes.len(),
+                &bytes[..bytes.len().min(6)]
+            ),
+        });
+    }
+    let header_len = match bytes[6] {
+        1 => 10 + u16::from_le_bytes([bytes[8], bytes[9]]) as usize,
+        2 | 3 if bytes.len() >= 12 => {
+            12 + u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize
+        }
+        v => {
+            return Err(DataError::Format {
+                path: name.into(),
+                expected: "npy format version 1, 2 or 3".into(),
+                found: format!("version {v}"),
+            });
+        }
+    };
+    if header_len > bytes.len() {
+        return Err(DataError::Truncated {
+            path: name.into(),
+            expected: format!("a {header_len}-byte npy header"),
+            found: format!("{} bytes in all", bytes.len()),
+        });
+    }
     let npy = npyz::NpyFile::new(bytes).map_err(|e| DataError::Format {
         path: name.into(),
         expected: "a .npy file".into(),
@@ -219,17 +252,7 @@ pub fn parse_npy_u8(
     }
     let s = got3.unwrap_or_default();
     let n = s[0] * s[1] * s[2];
-    // The data follow the header: magic (6) + version (2) + length (u16 in v1, u32 in v2/v3).
-    let header_len = match bytes.get(6) {
-        Some(1) => bytes
-            .get(8..10)
-            .map(|b| 10 + u16::from_le_bytes([b[0], b[1]]) as usize),
-        Some(2 | 3) => bytes
-            .get(8..12)
-            .map(|b| 12 + u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize),
-        _ => None,
-    };
-    let data = header_len.and_then(|h| bytes.get(h..)).unwrap_or_default();
+    let data = &bytes[header_len..];
     if data.len() != n {
         let e = if data.len() < n {
             DataError::Truncated {
@@ -650,7 +673,7 @@ pub fn stream_tar_of_tars(
             }
             let name = String::from_utf8_lossy(&e.path_bytes()).into_owned();
             let size = e.header().size().map_err(io(outer_label.clone()))?;
-            let mut bytes = Vec::with_capacity(size as usize);
+            let mut bytes = Vec::with_capacity(size.min(1 << 26) as usize);
             e.read_to_end(&mut bytes)
                 .map_err(io(format!("{outer_label}:{name}")))?;
             if bytes.len() as u64 != size {

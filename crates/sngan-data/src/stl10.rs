@@ -300,15 +300,18 @@ fn read_x(
         });
     }
     let out_bytes = side * side * 3;
-    let mut pixels = vec![0u8; n * out_bytes];
+    // Grown chunk by chunk: a lying tar header cannot make us allocate more than arrives.
+    let mut pixels: Vec<u8> = Vec::new();
     const CHUNK: usize = 256;
-    let mut buf = vec![0u8; CHUNK * IMAGE_BYTES];
+    let mut buf = vec![0u8; CHUNK.min(n) * IMAGE_BYTES];
     let mut done = 0;
     while done < n {
         let k = CHUNK.min(n - done);
         let chunk = &mut buf[..k * IMAGE_BYTES];
         r.read_exact(chunk).map_err(crate::error::io(label))?;
-        let dst = &mut pixels[done * out_bytes..(done + k) * out_bytes];
+        let start = pixels.len();
+        pixels.resize(start + k * out_bytes, 0);
+        let dst = &mut pixels[start..];
         dst.par_chunks_mut(out_bytes)
             .zip(chunk.par_chunks(IMAGE_BYTES))
             .for_each(|(o, s)| match resizer {

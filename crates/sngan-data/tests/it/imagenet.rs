@@ -267,3 +267,24 @@ fn image_folder_rules_and_errors() {
     // decode check through the same path the folder uses
     assert!(decode_rgb(b"\x89PNG\r\n\x1a\n", "t.png").is_err());
 }
+
+#[test]
+fn npy_header_longer_than_the_file_is_rejected_before_allocating() {
+    // Found by `cargo fuzz` (target npy): a v2 header declaring 3.6 GB made npyz allocate it.
+    let mut bytes = b"\x93NUMPY\x02\x00\x8a\xff\x84\xd8".to_vec();
+    bytes.extend_from_slice(b"{'descr': '|u1', 'fortran_order': False, 'shape': (2, 3, 1), }");
+    let e = err_msg(parse_npy_u8(&bytes, None, "f.npy"));
+    assert_eq!(
+        e,
+        "f.npy: truncated: expected a 3632594838-byte npy header, found 74 bytes in all"
+    );
+    let e = err_msg(parse_npy_u8(b"\x93NUMPY\x07\x00\x00\x00", None, "v.npy"));
+    assert_eq!(
+        e,
+        "v.npy: expected npy format version 1, 2 or 3, found version 7"
+    );
+    assert_contains(
+        &err_msg(parse_npy_u8(b"PK\x03\x04", None, "z.npy")),
+        "z.npy: expected a .npy file",
+    );
+}
