@@ -5,7 +5,8 @@
 //! `sqrtm` route far inside 1e-6 relative and avoids its complex-result failures. `B` depends
 //! only on the reference statistics, so [`FidReference`] caches it; intra-FID averages per class.
 
-use faer::{Mat, Side};
+use faer::linalg::matmul::triangular::{self, BlockStructure};
+use faer::{Accum, Mat, Side};
 
 use crate::error::{MetricsError, Result};
 use crate::stats::Statistics;
@@ -68,9 +69,41 @@ impl FidReference {
     /// `tr (Σ_ref Σ)^{1/2}`.
     fn trace_sqrt_product(&self, sigma: &Mat<f64>) -> Result<f64> {
         let b = &self.factor;
-        let m = b.transpose() * sigma * b;
-        let d = m.nrows();
-        let m = Mat::from_fn(d, d, |i, j| 0.5 * (m[(i, j)] + m[(j, i)]));
+        let d = b.nrows();
+        let par = faer::get_global_parallelism();
+        // M = Bᵀ Σ B, symmetric; the eigensolver reads only its lower triangle. When Σ = L Lᵀ
+        // (Cholesky succeeds: full rank), M = Cᵀ C with C = Lᵀ B costs a triangular product
+        // and half a GEMM instead of two GEMMs.
+        let m = match sigma.llt(Side::Lower) {
+            Ok(llt) => {
+                let mut c = Mat::<f64>::zeros(d, d);
+                triangular::matmul(
+                    c.as_mut(),
+                    BlockStructure::Rectangular,
+                    Accum::Replace,
+                    llt.L().transpose(),
+                    BlockStructure::TriangularUpper,
+                    b.as_ref(),
+                    BlockStructure::Rectangular,
+                    1.0,
+                    par,
+                );
+                let mut m = Mat::<f64>::zeros(d, d);
+                triangular::matmul(
+                    m.as_mut(),
+                    BlockStructure::TriangularLower,
+                    Accum::Replace,
+                    c.transpose(),
+                    BlockStructure::Rectangular,
+                    c.as_ref(),
+                    BlockStructure::Rectangular,
+                    1.0,
+                    par,
+                );
+                m
+            }
+            Err(_) => b.transpose() * (sigma * b),
+        };
         let eig = m
             .self_adjoint_eigenvalues(Side::Lower)
             .map_err(|_| MetricsError::Linalg {

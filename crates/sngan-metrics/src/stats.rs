@@ -52,9 +52,11 @@ impl Statistics {
         self.n.is_some_and(|n| n <= self.dim())
     }
 
+    /// Σ as a faer matrix. Σ is symmetric, so the row-major buffer is read as column-major
+    /// (sequential reads; an asymmetric input would be taken as its transpose).
     pub(crate) fn sigma_mat(&self) -> Mat<f64> {
         let d = self.dim();
-        Mat::from_fn(d, d, |i, j| self.sigma[i * d + j])
+        Mat::from_fn(d, d, |i, j| self.sigma[j * d + i])
     }
 
     fn check(&self, path: &Path) -> Result<()> {
