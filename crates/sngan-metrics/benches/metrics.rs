@@ -66,7 +66,11 @@ fn main() {
     let factor_ms = timed(|| reference = Some(FidReference::new(a.clone()).expect("factor")));
     let reference = reference.expect("factor");
     let cached: Vec<f64> = (0..ROUNDS)
-        .map(|_| timed(|| drop(reference.fid(&b).expect("fid"))))
+        .map(|_| {
+            timed(|| {
+                let _ = reference.fid(&b).expect("fid");
+            })
+        })
         .collect();
     let cached_ms = median(cached);
     println!("bench: metrics/fid_reference_factor_ms {factor_ms:.2}");
