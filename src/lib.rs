@@ -10,5 +10,7 @@ mod backend;
 pub use backend::{Backend, DeviceError, compiled_backends, default_device, device};
 pub use burn;
 pub use burn::prelude::Device;
+pub use sngan_data as data;
 pub use sngan_models as models;
 pub use sngan_spectral as spectral;
+pub use sngan_train as train;

@@ -44,6 +44,9 @@ pub struct StdCnnGeneratorConfig {
     /// Output image channels.
     #[config(default = 3)]
     pub image_channels: usize,
+    /// Base width `w`: the maps are `8w, 4w, 2w, w` (64 in the paper: 512-256-128-64).
+    #[config(default = 64)]
+    pub width: usize,
 }
 
 /// `z -> dense -> [512, M_g, M_g] -> 3 x (deconv 4x4 s2 -> BN -> ReLU) (512-256-128-64) ->
@@ -64,14 +67,16 @@ pub struct StdCnnGenerator {
     pub conv_out: SnConv2d,
     /// `M_g`.
     pub bottom: usize,
+    /// Maps out of the dense layer (`8w`).
+    pub channels: usize,
 }
-
-const G_WIDTHS: [usize; 4] = [512, 256, 128, 64];
 
 impl StdCnnGeneratorConfig {
     /// Build the generator.
     pub fn init(&self, device: &Device) -> StdCnnGenerator {
-        let features = G_WIDTHS[0] * self.bottom * self.bottom;
+        let w = self.width;
+        let widths = [8 * w, 4 * w, 2 * w, w];
+        let features = widths[0] * self.bottom * self.bottom;
         let conditioning = self.n_classes.map(Conditioning::ClassEmbedding);
         let linear = SnLinearConfig::new(self.z_dim, features).with_sn(None);
         let deconv = |c_in, c_out| {
@@ -81,7 +86,7 @@ impl StdCnnGeneratorConfig {
                 .with_sn(None);
             self.init.conv_transpose(config, device)
         };
-        let conv_out = SnConv2dConfig::new([G_WIDTHS[3], self.image_channels], [3, 3])
+        let conv_out = SnConv2dConfig::new([widths[3], self.image_channels], [3, 3])
             .with_padding([1, 1])
             .with_sn(None);
         StdCnnGenerator {
@@ -89,16 +94,17 @@ impl StdCnnGeneratorConfig {
             bn0: match self.dense_norm {
                 DenseNorm::None => None,
                 DenseNorm::Features => Some(BatchNormConfig::new(features).init(device)),
-                DenseNorm::Channels => Some(BatchNormConfig::new(G_WIDTHS[0]).init(device)),
+                DenseNorm::Channels => Some(BatchNormConfig::new(widths[0]).init(device)),
             },
             bn0_over_features: self.dense_norm == DenseNorm::Features,
-            deconvs: G_WIDTHS.windows(2).map(|w| deconv(w[0], w[1])).collect(),
-            bns: G_WIDTHS[1..]
+            deconvs: widths.windows(2).map(|w| deconv(w[0], w[1])).collect(),
+            bns: widths[1..]
                 .iter()
                 .map(|&c| GenNorm::new(c, conditioning.as_ref(), 1e-5, None, &self.init, device))
                 .collect(),
             conv_out: self.init.conv(conv_out, LayerKind::Conv, device),
             bottom: self.bottom,
+            channels: widths[0],
         }
     }
 }
@@ -109,7 +115,7 @@ impl StdCnnGenerator {
     /// - output: `[batch, image_channels, 8 M_g, 8 M_g]` in `[-1, 1]`
     pub fn forward(&self, z: Tensor<2>, y: Option<Tensor<1, Int>>) -> Tensor<4> {
         let [batch, _] = z.dims();
-        let (c, m) = (G_WIDTHS[0], self.bottom);
+        let (c, m) = (self.channels, self.bottom);
         let h = self.linear0.forward(z);
         let mut h = match &self.bn0 {
             Some(bn) if self.bn0_over_features => relu(bn.forward(h)).reshape([batch, c, m, m]),
@@ -135,11 +141,11 @@ pub enum StdCnnLayout {
 }
 
 impl StdCnnLayout {
-    /// `(c_in, c_out, kernel, stride)` of the seven convs.
-    fn convs(&self) -> [(usize, usize, usize, usize); 7] {
+    /// `(c_in, c_out, kernel, stride)` of the seven convs at base width `w` (64 in the paper).
+    fn convs(&self, w: usize) -> [(usize, usize, usize, usize); 7] {
         let c = match self {
-            StdCnnLayout::Paper => [64, 64, 128, 128, 256, 256, 512],
-            StdCnnLayout::Wide => [64, 128, 128, 256, 256, 512, 512],
+            StdCnnLayout::Paper => [w, w, 2 * w, 2 * w, 4 * w, 4 * w, 8 * w],
+            StdCnnLayout::Wide => [w, 2 * w, 2 * w, 4 * w, 4 * w, 8 * w, 8 * w],
         };
         let mut out = [(0, 0, 0, 0); 7];
         for (i, slot) in out.iter_mut().enumerate() {
@@ -168,6 +174,9 @@ pub struct StdCnnDiscriminatorConfig {
     /// Input channels.
     #[config(default = 3)]
     pub image_channels: usize,
+    /// Base width `w` (64 in the paper: 64 ... 512).
+    #[config(default = 64)]
+    pub width: usize,
     /// Spectral norm of every layer.
     #[config(default = "Some(SpectralNormConfig::new())")]
     pub sn: Option<SpectralNormConfig>,
@@ -202,7 +211,7 @@ impl StdCnnDiscriminatorConfig {
         );
         let convs = self
             .layout
-            .convs()
+            .convs(self.width)
             .iter()
             .enumerate()
             .map(|(i, &(c_in, c_out, k, s))| {
@@ -214,7 +223,7 @@ impl StdCnnDiscriminatorConfig {
                 self.init.conv(config, LayerKind::Conv, device)
             })
             .collect();
-        let features = 512 * (self.image_size / 8).pow(2);
+        let features = 8 * self.width * (self.image_size / 8).pow(2);
         let linear = SnLinearConfig::new(features, 1).with_sn(self.sn.clone());
         StdCnnDiscriminator {
             convs,

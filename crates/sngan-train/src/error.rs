@@ -1,0 +1,45 @@
+//! Errors of a training run: each names the file or step and what went wrong.
+
+use std::path::PathBuf;
+
+/// What stopped a run.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    /// The data could not be read.
+    #[error(transparent)]
+    Data(#[from] sngan_data::DataError),
+    /// A loss was NaN or infinite; the last checkpoint written is intact.
+    #[error(
+        "{what} is {value} at G step {step}: training diverged; the last checkpoint in the run directory is intact"
+    )]
+    NonFinite {
+        /// Which loss.
+        what: &'static str,
+        /// Its value.
+        value: f32,
+        /// The G step it happened at.
+        step: usize,
+    },
+    /// A file of the run directory could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A checkpoint or config did not load.
+    #[error("{path}: {message}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What was expected and found.
+        message: String,
+    },
+}
+
+/// `map_err` helper for I/O on `path`.
+pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> TrainError {
+    let path = path.into();
+    move |source| TrainError::Io { path, source }
+}

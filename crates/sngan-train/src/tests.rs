@@ -1,0 +1,171 @@
+//! Run-level tests: exact resume, the NaN guard, and the run directory's contents.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use burn::prelude::*;
+use sngan_data::{ImageSource, Images};
+use sngan_models::named_tensors;
+
+use crate::experiments::mnist_quickstart;
+use crate::{EmaConfig, RunOptions, TrainConfig, TrainError, train_on};
+
+/// 64 random 32x32 grey images with labels 0..10.
+fn images() -> Arc<dyn ImageSource> {
+    let n = 64;
+    let mut state = 7u64;
+    let pixels = (0..n * 32 * 32)
+        .map(|_| {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 56) as u8
+        })
+        .collect();
+    Arc::new(Images {
+        height: 32,
+        width: 32,
+        channels: 1,
+        pixels,
+        labels: (0..n).map(|i| Some((i % 10) as u32)).collect(),
+        num_classes: Some(10),
+        class_names: Vec::new(),
+    })
+}
+
+fn tiny() -> TrainConfig {
+    let mut config = mnist_quickstart()
+        .with_n_dis(2)
+        .with_batch_size(8)
+        .with_g_batch_size(16)
+        .with_log_every(1)
+        .with_sample_every(3)
+        .with_checkpoint_every(3)
+        .with_lr_decay_start(Some(2))
+        .with_ema(Some(EmaConfig::new(0.9, 2)));
+    config.name = "tiny".into();
+    config.iterations = 6;
+    config
+}
+
+fn run_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("sngan-train-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn options(out: &std::path::Path, stop_at: Option<usize>, resume: bool) -> RunOptions {
+    RunOptions {
+        out: out.to_path_buf(),
+        stop_at,
+        resume,
+        quiet: true,
+    }
+}
+
+fn state<M: Module>(module: &M) -> Vec<(String, Vec<f32>)> {
+    named_tensors(module)
+        .into_iter()
+        .map(|t| {
+            (
+                t.path,
+                t.matrix
+                    .into_data()
+                    .convert::<f32>()
+                    .try_to_vec::<f32>()
+                    .expect("f32"),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn resuming_half_way_gives_bit_identical_weights() {
+    let device = Device::flex().autodiff();
+    let config = tiny();
+    let straight_dir = run_dir("straight");
+    let straight = train_on(
+        &config,
+        images(),
+        &device,
+        &options(&straight_dir, None, false),
+    )
+    .expect("straight run");
+
+    let split_dir = run_dir("split");
+    let first = train_on(
+        &config,
+        images(),
+        &device,
+        &options(&split_dir, Some(3), false),
+    )
+    .expect("first half");
+    assert_eq!(first.step, 3);
+    let resumed = train_on(&config, images(), &device, &options(&split_dir, None, true))
+        .expect("second half");
+    assert_eq!(resumed.step, 6);
+
+    let (a, b) = (&straight.gan, &resumed.gan);
+    assert_eq!(
+        state(&a.g),
+        state(&b.g),
+        "generator (weights, BN statistics)"
+    );
+    assert_eq!(
+        state(&a.d),
+        state(&b.d),
+        "discriminator (weights, SN vectors)"
+    );
+    assert_eq!(
+        state(a.ema.as_ref().unwrap()),
+        state(b.ema.as_ref().unwrap()),
+        "EMA generator"
+    );
+    assert_eq!(a.rng.state(), b.rng.state());
+    assert_eq!(a.batches, b.batches);
+
+    for dir in [&straight_dir, &split_dir] {
+        let csv = std::fs::read_to_string(dir.join("metrics.csv")).expect("metrics.csv");
+        assert_eq!(csv.lines().count(), 7, "header + one row per step:\n{csv}");
+        assert!(dir.join("config.json").exists() && dir.join("samples/step-00000006.png").exists());
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+#[test]
+fn a_diverging_run_stops_with_a_clear_error_and_keeps_its_checkpoint() {
+    let device = Device::flex().autodiff();
+    let mut config = tiny().with_ema(None);
+    config.iterations = 4;
+    config.adam_d.lr = 1e30; // D's weights blow up after its first step
+    config.adam_g.lr = 1e30;
+    let dir = run_dir("diverge");
+    let err = match train_on(&config, images(), &device, &options(&dir, None, false)) {
+        Err(e) => e,
+        Ok(s) => panic!(
+            "a 1e30 learning rate trained {} steps without a NaN",
+            s.step
+        ),
+    };
+    assert!(matches!(err, TrainError::NonFinite { .. }), "{err}");
+    assert!(err.to_string().contains("diverged"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn mismatched_data_is_refused_with_both_shapes_named() {
+    let device = Device::flex().autodiff();
+    let mut config = tiny();
+    if let sngan_models::GeneratorConfig::StdCnn(g) = &mut config.generator {
+        g.image_channels = 3;
+    }
+    let dir = run_dir("mismatch");
+    let err = train_on(&config, images(), &device, &options(&dir, None, false))
+        .err()
+        .expect("refused");
+    assert!(
+        err.to_string().contains("32x32x3") && err.to_string().contains("32x32x1"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
