@@ -299,6 +299,22 @@ mod tests {
     }
 
     #[test]
+    fn intra_fid_is_the_mean_over_classes() {
+        let real = [
+            stats(vec![0.0, 0.0], diag(&[1.0, 1.0])),
+            stats(vec![1.0, 1.0], diag(&[4.0, 1.0])),
+        ];
+        let fake = [
+            stats(vec![1.0, 0.0], diag(&[1.0, 1.0])), // FID 1
+            stats(vec![1.0, 1.0], diag(&[1.0, 1.0])), // FID (2 - 1)^2 = 1
+        ];
+        let (mean, per_class) = intra_fid(&fake, &real).expect("intra-fid");
+        assert!((per_class[0] - 1.0).abs() < 1e-12 && (per_class[1] - 1.0).abs() < 1e-12);
+        assert!((mean - 1.0).abs() < 1e-12);
+        assert!(intra_fid(&fake[..1], &real).is_err());
+    }
+
+    #[test]
     fn mismatched_inputs_are_errors() {
         let a = stats(vec![0.0; 2], diag(&[1.0, 1.0]));
         let b = stats(vec![0.0; 3], diag(&[1.0, 1.0, 1.0]));

@@ -273,3 +273,21 @@ fn a_wrong_file_names_itself_and_what_is_missing() {
         .expect_err("absent");
     assert!(matches!(e, MetricsError::Io { .. }), "{e}");
 }
+
+/// research/metrics.md 7.4: with the real `pt_inception-2015-12-05-6726825d.pth` (or
+/// torch-fidelity's `weights-inception-2015-12-05-6726825d.pth`) named by
+/// `SNGAN_INCEPTION_WEIGHTS`, it loads completely and gives finite, non-negative pool3 features.
+/// Without the variable there is nothing to check (the file cannot be downloaded here).
+#[test]
+fn real_weights_load_when_provided() {
+    let Some(path) = std::env::var_os("SNGAN_INCEPTION_WEIGHTS") else {
+        eprintln!("SNGAN_INCEPTION_WEIGHTS not set: real-weights check skipped");
+        return;
+    };
+    let device = Device::flex();
+    let model = load_fid_inception(Path::new(&path), &device).expect("real weights load");
+    let (x32, _) = inputs();
+    let ex = InceptionExtractor::new(model, Preprocess::TfExact, &device);
+    let out = ex.extract(x32.view()).expect("extract");
+    assert!(out.pool3.data.iter().all(|v| v.is_finite() && *v >= 0.0));
+}
