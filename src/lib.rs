@@ -6,10 +6,12 @@
 //! a binary contains, and [`device`] turns a `--device` string into a Burn [`Device`].
 
 mod backend;
+mod experiment;
 
 pub use backend::{Backend, DeviceError, compiled_backends, default_device, device};
 pub use burn;
 pub use burn::prelude::Device;
+pub use experiment::run_experiment;
 pub use sngan_data as data;
 pub use sngan_models as models;
 pub use sngan_spectral as spectral;

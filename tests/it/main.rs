@@ -1,5 +1,6 @@
 //! Integration tests of the sngan workspace: one binary, one module per area, fixtures beside.
 
+mod configs;
 mod models;
 mod spectral;
 

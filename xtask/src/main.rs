@@ -6,6 +6,7 @@
 //! - `bench [NAME]`: the benchmarks, each printed beside the same work in PyTorch when
 //!   `bench/pytorch/NAME.py` and a Python with torch (`SNGAN_PYTHON`, default `python3`) exist.
 //! - `tidy`: every library file opens with a `//!` line; every fixture folder has its generator.
+//! - `configs`: writes `configs/<experiment>.json` from the Rust presets.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -17,7 +18,22 @@ fn main() -> ExitCode {
         Some("check-backends") => check_backends(),
         Some("bench") => bench(args.get(1).map(String::as_str)),
         Some("tidy") => tidy(),
-        _ => Err("usage: cargo xtask ci | check-backends | bench [spectral] | tidy".into()),
+        Some("configs") => run(
+            "cargo",
+            &[
+                "run",
+                "--release",
+                "--quiet",
+                "-p",
+                "sngan-cli",
+                "--",
+                "write-configs",
+                "configs",
+            ],
+        ),
+        _ => {
+            Err("usage: cargo xtask ci | check-backends | bench [spectral] | tidy | configs".into())
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

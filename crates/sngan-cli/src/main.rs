@@ -32,6 +32,12 @@ enum Command {
     Sample(SampleArgs),
     /// Every preset with its G and D parameter counts.
     Models,
+    /// Write every experiment's config as <DIR>/<name>.json (what `cargo xtask configs` runs).
+    #[command(hide = true)]
+    WriteConfigs {
+        /// Target folder.
+        dir: PathBuf,
+    },
 }
 
 #[derive(clap::Args, Default)]
@@ -89,6 +95,7 @@ fn main() -> Result<()> {
         Some(Command::Train(args)) => train(args, &device).map(|_| ()),
         Some(Command::Sample(args)) => sample(args, &device),
         Some(Command::Models) => models(&device),
+        Some(Command::WriteConfigs { dir }) => write_configs(&dir),
     }
 }
 
@@ -242,6 +249,17 @@ fn models(device: &Device) -> Result<()> {
             None => "",
         };
         println!("{:<32}  G={g}  D={d}{note}", preset.name);
+    }
+    Ok(())
+}
+
+fn write_configs(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| dir.display().to_string())?;
+    for config in sngan::train::experiments::all() {
+        let path = dir.join(format!("{}.json", config.name));
+        let json = serde_json::to_string_pretty(&config)? + "\n";
+        sngan::train::write_atomic(&path, json.as_bytes())?;
+        println!("{}", path.display());
     }
     Ok(())
 }

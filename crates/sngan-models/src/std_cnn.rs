@@ -2,6 +2,7 @@
 //! and 64 px (`M_g = M / 8`), as coded in the BSN repository (`no_gamma-CNN/gan/network.py`) and
 //! chainer-gan-lib (`common/net.py`); the conditional variant follows koshian2/SNGAN.
 
+use burn::module::Param;
 use burn::prelude::*;
 use burn::tensor::activation::{leaky_relu, relu, tanh};
 use sngan_spectral::{
@@ -177,9 +178,14 @@ pub struct StdCnnDiscriminatorConfig {
     /// Base width `w` (64 in the paper: 64 ... 512).
     #[config(default = 64)]
     pub width: usize,
-    /// Spectral norm of every layer.
+    /// Spectral norm of every layer. BSN's final linear layer keeps plain SN (its `mode` is
+    /// ignored there) but takes the same `scale`.
     #[config(default = "Some(SpectralNormConfig::new())")]
     pub sn: Option<SpectralNormConfig>,
+    /// One trainable gain (init 1) shared by all eight layers, multiplying their normalised
+    /// weights and biases (BSN `same_gamma`).
+    #[config(default = false)]
+    pub shared_gamma: bool,
     /// Weight initialisation.
     #[config(default = "WeightInit::Normal02")]
     pub init: WeightInit,
@@ -194,6 +200,8 @@ pub struct StdCnnDiscriminator {
     pub linear: SnLinear,
     /// Projection embedding.
     pub embedding: Option<SnEmbedding>,
+    /// BSN `same_gamma`: the gain shared by every layer, `[1]`.
+    pub gamma: Option<Param<Tensor<1>>>,
     /// Leaky-ReLU slope.
     pub leak: f64,
 }
@@ -224,7 +232,11 @@ impl StdCnnDiscriminatorConfig {
             })
             .collect();
         let features = 8 * self.width * (self.image_size / 8).pow(2);
-        let linear = SnLinearConfig::new(features, 1).with_sn(self.sn.clone());
+        let linear_sn = self
+            .sn
+            .clone()
+            .map(|sn| sn.with_mode(sngan_spectral::SigmaMode::Standard));
+        let linear = SnLinearConfig::new(features, 1).with_sn(linear_sn);
         StdCnnDiscriminator {
             convs,
             linear: self.init.linear(linear, LayerKind::Linear, device),
@@ -234,6 +246,9 @@ impl StdCnnDiscriminatorConfig {
                     device,
                 )
             }),
+            gamma: self
+                .shared_gamma
+                .then(|| sngan_spectral::shared_gamma(device)),
             leak: self.leak,
         }
     }
@@ -246,11 +261,19 @@ impl StdCnnDiscriminator {
     pub fn forward(&self, x: Tensor<4>, y: Option<Tensor<1, Int>>) -> Tensor<2> {
         let [batch, _, _, _] = x.dims();
         let mut h = x;
+        let gamma = self.gamma.as_ref().map(Param::val);
         for conv in &self.convs {
-            h = leaky_relu(conv.forward(h), self.leak);
+            let y = match &gamma {
+                Some(g) => conv.forward_with_gamma(h, g.clone()),
+                None => conv.forward(h),
+            };
+            h = leaky_relu(y, self.leak);
         }
         let h = h.reshape([batch as i32, -1]);
-        let out = self.linear.forward(h.clone());
+        let out = match gamma {
+            Some(g) => self.linear.forward_with_gamma(h.clone(), g),
+            None => self.linear.forward(h.clone()),
+        };
         project(out, h, self.embedding.as_ref(), y)
     }
 }

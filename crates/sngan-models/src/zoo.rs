@@ -249,13 +249,13 @@ pub fn presets() -> Vec<Preset> {
             published: None,
         },
         Preset {
-            name: "biggan_cifar10_mmgen",
+            name: "biggan_cifar10",
             generator: G::ResNet(ResNetGeneratorConfig::biggan_cifar32_mmgen()),
             discriminator: D::ResNet(ResNetDiscriminatorConfig::biggan_cifar32_mmgen()),
             published: Some((4_304_387, 4_207_361)),
         },
         Preset {
-            name: "biggan_cifar10",
+            name: "biggan_cifar10_studio",
             generator: G::ResNet(ResNetGeneratorConfig::biggan_cifar32_studio()),
             discriminator: D::ResNet(ResNetDiscriminatorConfig::biggan_cifar32_studio()),
             published: Some((9_416_196, 2_415_170)),
