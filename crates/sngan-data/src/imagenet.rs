@@ -14,6 +14,7 @@ use rayon::prelude::*;
 use crate::decode::decode_rgb;
 use crate::error::{DataError, Result, io, member, show};
 use crate::image::Image;
+use crate::npy::parse_npy_u8;
 use crate::pipeline::Pipeline;
 use crate::source::{ImageSource, check_index, shape_error};
 
@@ -174,124 +175,6 @@ impl ImageSource for ImageFolder {
 }
 
 // ---------------------------------------------------------------------------------------------
-
-/// Parses a `.npy` of `uint8` in C order with shape `shape` (or any 3-d shape when `None`);
-/// returns the shape and the data.
-pub fn parse_npy_u8(
-    bytes: &[u8],
-    shape: Option<[usize; 3]>,
-    name: &str,
-) -> Result<([usize; 3], Vec<u8>)> {
-    // Magic, version and header length are checked here first: npyz allocates the declared
-    // header length (up to 4 GB in v2/v3) before noticing that the file is shorter.
-    if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
-        return Err(DataError::Format {
-            path: name.into(),
-            expected: "a .npy file (magic \\x93NUMPY)".into(),
-            found: format!(
-                "{} bytes starting {:02x?}",
-                bytes.len(),
-                &bytes[..bytes.len().min(6)]
-            ),
-        });
-    }
-    let header_len = match bytes[6] {
-        1 => 10 + u16::from_le_bytes([bytes[8], bytes[9]]) as usize,
-        2 | 3 if bytes.len() >= 12 => {
-            12 + u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize
-        }
-        v => {
-            return Err(DataError::Format {
-                path: name.into(),
-                expected: "npy format version 1, 2 or 3".into(),
-                found: format!("version {v}"),
-            });
-        }
-    };
-    if header_len > bytes.len() {
-        return Err(DataError::Truncated {
-            path: name.into(),
-            expected: format!("a {header_len}-byte npy header"),
-            found: format!("{} bytes in all", bytes.len()),
-        });
-    }
-    let npy = npyz::NpyFile::new(bytes).map_err(|e| DataError::Format {
-        path: name.into(),
-        expected: "a .npy file".into(),
-        found: format!("an unreadable header ({e})"),
-    })?;
-    let dtype = match npy.dtype() {
-        npyz::DType::Plain(t) => t.to_string(),
-        other => other.descr(),
-    };
-    let dims: Vec<u64> = npy.shape().to_vec();
-    let want = shape.map_or_else(
-        || "(H, W, 3)".to_string(),
-        |s| format!("({}, {}, {})", s[0], s[1], s[2]),
-    );
-    let ok_dtype = matches!(dtype.as_str(), "|u1" | "<u1" | ">u1");
-    let got3 = (dims.len() == 3).then(|| [dims[0] as usize, dims[1] as usize, dims[2] as usize]);
-    let ok_shape = match (got3, shape) {
-        (Some(g), Some(s)) => g == s,
-        (Some(g), None) => g[2] == 3 || g[2] == 1,
-        (None, _) => false,
-    };
-    if !ok_dtype || !ok_shape || npy.order() != npyz::Order::C {
-        return Err(DataError::Format {
-            path: name.into(),
-            expected: format!("npy dtype '|u1' shape {want} in C order"),
-            found: format!(
-                "dtype '{dtype}' shape {dims:?}{}",
-                if npy.order() == npyz::Order::C {
-                    ""
-                } else {
-                    " in Fortran order"
-                }
-            ),
-        });
-    }
-    let s = got3.unwrap_or_default();
-    let n = s[0] * s[1] * s[2];
-    let data = &bytes[header_len..];
-    if data.len() != n {
-        let e = if data.len() < n {
-            DataError::Truncated {
-                path: name.into(),
-                expected: format!("{n} data bytes for shape {dims:?}"),
-                found: format!("{}", data.len()),
-            }
-        } else {
-            DataError::Format {
-                path: name.into(),
-                expected: format!("{n} data bytes for shape {dims:?}"),
-                found: format!("{} (trailing bytes)", data.len()),
-            }
-        };
-        return Err(e);
-    }
-    let data = data.to_vec();
-    Ok((s, data))
-}
-
-/// A `.npy` v1.0 file of `image` (`|u1`, shape `(H, W, C)`), as numpy's `np.save` writes it
-/// (BSSN's ImageNet preprocessing output), for callers that write caches.
-pub fn npy_bytes(image: &Image) -> Vec<u8> {
-    let header = format!(
-        "{{'descr': '|u1', 'fortran_order': False, 'shape': ({}, {}, {}), }}",
-        image.height, image.width, image.channels
-    );
-    // magic (6) + version (2) + header length (2) + header + padding + '\n' = multiple of 64
-    let unpadded = 10 + header.len() + 1;
-    let total = unpadded.div_ceil(64) * 64;
-    let mut out = Vec::with_capacity(total + image.pixels.len());
-    out.extend_from_slice(b"\x93NUMPY\x01\x00");
-    out.extend_from_slice(&((total - 10) as u16).to_le_bytes());
-    out.extend_from_slice(header.as_bytes());
-    out.resize(total - 1, b' ');
-    out.push(b'\n');
-    out.extend_from_slice(&image.pixels);
-    out
-}
 
 /// BSSN's preprocessed ImageNet: `<root>/<wnid>/<image>.npy`, each `(128, 128, 3)` uint8.
 #[derive(Debug)]

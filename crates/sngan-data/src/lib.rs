@@ -30,6 +30,7 @@ mod image;
 mod imagenet;
 mod inspect;
 mod mnist;
+mod npy;
 mod pipeline;
 mod resize;
 mod source;
@@ -56,12 +57,13 @@ pub use fetch::{FetchOptions, Fetched, Remote, fetch, fetch_remotes, remotes};
 pub use image::{Image, Images};
 pub use imagenet::{
     IMAGE_EXTENSIONS, IMAGENET_CLASSES, IMAGENET_TRAIN_LEN, ImageFolder, NpyFolder, TarImage,
-    TarOfTars, npy_bytes, parse_npy_u8, stream_tar_of_tars,
+    TarOfTars, stream_tar_of_tars,
 };
 pub use inspect::{InspectOptions, Report, SplitReport, inspect, inspect_with};
 pub use mnist::{
     MNIST_CLASSES, MnistSplit, load_mnist, parse_idx, read_idx_images, read_idx_labels,
 };
+pub use npy::{npy_bytes, parse_npy_u8};
 pub use pipeline::{CelebaCrop, Crop, Pipeline};
 pub use resize::{Filter, Resizer, mean2x2, resize};
 pub use source::{ImageDataset, ImageItem, ImageSource, materialize};

@@ -7,8 +7,8 @@ use std::path::PathBuf;
 
 use libfuzzer_sys::fuzz_target;
 use sngan_data::{
-    CelebA, CelebaCrop, CelebaSplit, CifarOptions, CifarSplit, CifarVariant, ImageSource,
-    Pipeline, Stl10Options, Stl10Split, TarOfTars, load_cifar, load_stl10,
+    CelebA, CelebaCrop, CelebaSplit, CifarOptions, CifarSplit, CifarVariant, ImageSource, Pipeline,
+    Stl10Options, Stl10Split, TarOfTars, load_cifar, load_stl10,
 };
 
 fn scratch(name: &str) -> PathBuf {
@@ -18,11 +18,17 @@ fn scratch(name: &str) -> PathBuf {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let lax = CifarOptions { check_counts: false, ..CifarOptions::default() };
+    let lax = CifarOptions {
+        check_counts: false,
+        ..CifarOptions::default()
+    };
     let tgz = scratch("cifar-10-binary.tar.gz");
     if std::fs::write(&tgz, data).is_ok() {
         let _ = load_cifar(&tgz, CifarVariant::Cifar10, CifarSplit::Test, lax);
-        let stl = Stl10Options { resize: None, check_counts: false };
+        let stl = Stl10Options {
+            resize: None,
+            check_counts: false,
+        };
         let _ = load_stl10(&tgz, Stl10Split::Train, stl);
         if let Ok(t) = TarOfTars::open(&tgz, Pipeline::bssn_imagenet(8)) {
             for i in 0..t.len().min(3) {

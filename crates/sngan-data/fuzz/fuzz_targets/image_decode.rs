@@ -8,7 +8,11 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(img) = decode_rgb(data, "fuzz") {
         assert_eq!(img.pixels.len(), img.height * img.width * 3);
         if img.height * img.width <= 1 << 20 {
-            for p in [Pipeline::bssn_imagenet(16), Pipeline::biggan_imagenet(16), CelebaCrop::Dcgan108.pipeline(16)] {
+            for p in [
+                Pipeline::bssn_imagenet(16),
+                Pipeline::biggan_imagenet(16),
+                CelebaCrop::Dcgan108.pipeline(16),
+            ] {
                 if let Ok(out) = p.apply(img.clone(), "fuzz") {
                     assert_eq!(out.shape(), [16, 16, 3]);
                 }
