@@ -13,6 +13,7 @@ pub use burn;
 pub use burn::prelude::Device;
 pub use experiment::run_experiment;
 pub use sngan_data as data;
+pub use sngan_metrics as metrics;
 pub use sngan_models as models;
 pub use sngan_spectral as spectral;
 pub use sngan_train as train;

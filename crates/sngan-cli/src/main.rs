@@ -32,6 +32,36 @@ enum Command {
     Sample(SampleArgs),
     /// Every preset with its G and D parameter counts.
     Models,
+    /// Checked download: mnist, cifar10, cifar100, stl10 or inception (the FID weights).
+    Fetch {
+        /// What to fetch.
+        what: String,
+        /// Target folder.
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Data-set tools.
+    Data {
+        #[command(subcommand)]
+        command: DataCommand,
+    },
+    /// Inception statistics of a data set, as a pytorch-fid `.npz`.
+    Stats {
+        /// Data set: mnist, cifar10, cifar100, stl10, celeba, imagenet, imagefolder.
+        #[arg(long)]
+        dataset: String,
+        /// Its location.
+        #[arg(long)]
+        data: PathBuf,
+        /// Output `.npz`.
+        #[arg(long)]
+        out: PathBuf,
+        /// FID Inception weights (`sngan fetch inception`).
+        #[arg(long)]
+        inception: PathBuf,
+    },
+    /// Score samples (IS, FID, KID, PR, or the MNIST yardstick), or the FID of two stats files.
+    Eval(EvalArgs),
     /// Write every experiment's config as <DIR>/<name>.json (what `cargo xtask configs` runs).
     #[command(hide = true)]
     WriteConfigs {
@@ -57,6 +87,41 @@ struct TrainArgs {
     /// Continue from the run directory's latest checkpoint.
     #[arg(long)]
     resume: bool,
+}
+
+#[derive(Subcommand)]
+enum DataCommand {
+    /// Count, image shape, classes, label histogram and problems of a data set.
+    Inspect {
+        /// Data set name.
+        #[arg(long)]
+        dataset: String,
+        /// Its location.
+        #[arg(long)]
+        data: PathBuf,
+    },
+}
+
+#[derive(clap::Args)]
+struct EvalArgs {
+    /// Samples (uint8 NHWC `.npz`/`.npy`, e.g. from `sngan sample`).
+    #[arg(long)]
+    samples: Option<PathBuf>,
+    /// Statistics file to compare with `--ref` (prints `FID <value>`).
+    #[arg(long)]
+    stats: Option<PathBuf>,
+    /// Reference statistics.
+    #[arg(long = "ref")]
+    reference: Option<PathBuf>,
+    /// Comma-separated: is, fid, kid, pr, prdc, mnist.
+    #[arg(long, default_value = "is,fid")]
+    metrics: String,
+    /// FID Inception weights (for is, fid, kid, pr, prdc).
+    #[arg(long)]
+    inception: Option<PathBuf>,
+    /// Protocol preset: sngan-paper, mmgen, studiogan.
+    #[arg(long, default_value = "sngan-paper")]
+    protocol: String,
 }
 
 #[derive(clap::Args)]
@@ -96,6 +161,17 @@ fn main() -> Result<()> {
         Some(Command::Sample(args)) => sample(args, &device),
         Some(Command::Models) => models(&device),
         Some(Command::WriteConfigs { dir }) => write_configs(&dir),
+        Some(Command::Fetch { what, to }) => fetch(&what, &to),
+        Some(Command::Data {
+            command: DataCommand::Inspect { dataset, data },
+        }) => inspect(&dataset, &data),
+        Some(Command::Stats {
+            dataset,
+            data,
+            out,
+            inception,
+        }) => stats(&dataset, &data, &out, &inception, &device),
+        Some(Command::Eval(args)) => eval(args, &device),
     }
 }
 
@@ -112,6 +188,43 @@ fn quickstart(device: &Device) -> Result<()> {
     println!("(run `sngan --help` for the other commands)");
     let summary = train(TrainArgs::default(), device)?;
     println!("sample grid, one row per class: {}", summary.grid.display());
+    score_quickstart(&summary, &device.clone().inner())
+}
+
+/// 1,000 conditional samples (100 per digit) judged by the project's MNIST classifier: the
+/// fraction classified as the digit asked for, classifier-FID against the test split, classifier-IS.
+fn score_quickstart(summary: &sngan::train::RunSummary, device: &Device) -> Result<()> {
+    use sngan::metrics::{FidReference, ImagesRef, MnistYardstick};
+    let yardstick = MnistYardstick::new(device)?;
+    let real = sngan::data::load_mnist(&embedded_mnist(), sngan::data::MnistSplit::Test, true)?;
+    let real_view = ImagesRef::new(&real.pixels, [real.labels.len(), 28, 28, 1])?;
+    let reference = FidReference::new(yardstick.stats(real_view)?)?;
+    let labels: Vec<u8> = (0..10u8)
+        .flat_map(|k| std::iter::repeat_n(k, 100))
+        .collect();
+    let y = Tensor::<1, Int>::from_data(
+        sngan::burn::tensor::TensorData::new(
+            labels.iter().map(|&k| k as i64).collect::<Vec<_>>(),
+            [labels.len()],
+        ),
+        device,
+    );
+    let z = sngan::train::HostRng::new(1).latents(labels.len(), 128, device);
+    // The run trains on MNIST resized to 32x32; the classifier reads 28x28.
+    let images = summary.gan.sampler().forward(z, Some(y));
+    let options = sngan::burn::tensor::ops::InterpolateOptions::new(
+        sngan::burn::tensor::ops::InterpolateMode::Bilinear,
+    );
+    let images =
+        sngan::burn::tensor::module::interpolate(images, options.with_output_size([28, 28]));
+    let (bytes, shape) = to_uint8_nhwc(images)?;
+    let report = yardstick.evaluate(ImagesRef::new(&bytes, shape)?, &reference, Some(&labels))?;
+    println!(
+        "MNIST classifier on 1,000 conditional samples: {:.1}% classified as the digit asked for; classifier-FID {:.2}; classifier-IS {:.2}",
+        100.0 * report.class_accuracy.unwrap_or(0.0),
+        report.fid,
+        report.inception_score.mean
+    );
     Ok(())
 }
 
@@ -261,5 +374,119 @@ fn write_configs(dir: &Path) -> Result<()> {
         sngan::train::write_atomic(&path, json.as_bytes())?;
         println!("{}", path.display());
     }
+    Ok(())
+}
+
+/// `[-1, 1]` NCHW floats as uint8 NHWC bytes (`round(x * 127.5 + 127.5)`, torchvision's map).
+fn to_uint8_nhwc(images: Tensor<4>) -> Result<(Vec<u8>, [usize; 4])> {
+    let [n, c, h, w] = images.dims();
+    let nhwc = images.permute([0, 2, 3, 1]);
+    let values: Vec<f32> = nhwc
+        .into_data()
+        .convert::<f32>()
+        .try_to_vec::<f32>()
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let bytes = values
+        .iter()
+        .map(|v| (v * 127.5 + 127.5).round().clamp(0.0, 255.0) as u8)
+        .collect();
+    Ok((bytes, [n, h, w, c]))
+}
+
+fn fetch(what: &str, to: &Path) -> Result<()> {
+    if what == "inception" {
+        let path = sngan::metrics::fetch_inception(to, None)?;
+        println!("{}", path.display());
+        return Ok(());
+    }
+    let dataset: sngan::data::DatasetName = what.parse()?;
+    for fetched in sngan::data::fetch(dataset, to, sngan::data::FetchOptions::default())? {
+        println!("{fetched:?}");
+    }
+    Ok(())
+}
+
+fn inspect(dataset: &str, data: &Path) -> Result<()> {
+    let report = sngan::data::inspect(dataset.parse()?, data)?;
+    print!("{report}");
+    if !report.is_ok() {
+        bail!("{}: problems found", data.display());
+    }
+    Ok(())
+}
+
+fn extractor(weights: &Path, device: &Device) -> Result<sngan::metrics::InceptionExtractor> {
+    let model = sngan::metrics::load_fid_inception(weights, device)?;
+    Ok(sngan::metrics::InceptionExtractor::new(
+        model,
+        sngan::metrics::Preprocess::TfExact,
+        device,
+    ))
+}
+
+fn stats(dataset: &str, data: &Path, out: &Path, inception: &Path, device: &Device) -> Result<()> {
+    let source = sngan::data::open(dataset.parse()?, data, &sngan::data::OpenOptions::default())?;
+    let ex = extractor(inception, device)?;
+    let mut builder = sngan::metrics::StatsBuilder::new(&ex, false);
+    let [h, w, c] = source.shape();
+    let mut buf = vec![0u8; h * w * c];
+    for lo in (0..source.len()).step_by(500) {
+        let hi = (lo + 500).min(source.len());
+        let mut chunk = Vec::with_capacity((hi - lo) * buf.len());
+        for i in lo..hi {
+            source.load_into(i, &mut buf)?;
+            chunk.extend_from_slice(&buf);
+        }
+        builder.push(sngan::metrics::ImagesRef::new(&chunk, [hi - lo, h, w, c])?)?;
+        eprintln!("{hi}/{} images", source.len());
+    }
+    builder.finish()?.write(out)?;
+    println!("{}", out.display());
+    Ok(())
+}
+
+fn eval(args: EvalArgs, device: &Device) -> Result<()> {
+    use sngan::metrics::{FidReference, Images, Metric, MnistYardstick, Protocol, Reference};
+    if let (Some(a), Some(b)) = (&args.stats, &args.reference) {
+        println!("FID {}", sngan::metrics::fid_from_files(a, b)?);
+        return Ok(());
+    }
+    let samples = args
+        .samples
+        .as_ref()
+        .context("give --samples FILE (or --stats A.npz --ref B.npz)")?;
+    let fake = Images::read(samples)?;
+    let metrics = Metric::parse_list(&args.metrics)?;
+    let protocol = Protocol::from_name(&args.protocol)
+        .with_context(|| format!("unknown protocol '{}'", args.protocol))?;
+    let reference = args
+        .reference
+        .as_ref()
+        .map(|r| Reference::read(r))
+        .transpose()?;
+    let ex = args
+        .inception
+        .as_ref()
+        .map(|w| extractor(w, device))
+        .transpose()?;
+    let mnist = if metrics.contains(&Metric::Mnist) {
+        let yardstick = MnistYardstick::new(device)?;
+        let real = sngan::data::load_mnist(&embedded_mnist(), sngan::data::MnistSplit::Test, true)?;
+        let view = sngan::metrics::ImagesRef::new(&real.pixels, [real.labels.len(), 28, 28, 1])?;
+        let reference = FidReference::new(yardstick.stats(view)?)?;
+        Some((yardstick, reference))
+    } else {
+        None
+    };
+    let report = sngan::metrics::evaluate(
+        ex.as_ref(),
+        fake.view(),
+        reference.as_ref(),
+        &metrics,
+        &protocol,
+        mnist.as_ref().map(|(y, r)| (y, r)),
+        None,
+    )?;
+    println!("{report}");
     Ok(())
 }
