@@ -356,12 +356,7 @@ fn write_uint8_nhwc(images: Tensor<4>, path: &Path) -> Result<()> {
 fn models(device: &Device) -> Result<()> {
     for preset in presets() {
         let (g, d) = preset.count(device);
-        let note = match preset.published {
-            Some(published) if published == (g, d) => "  (= published)",
-            Some(_) => "  (DIFFERS from published)",
-            None => "",
-        };
-        println!("{:<32}  G={g}  D={d}{note}", preset.name);
+        println!("{}  G={g}  D={d}", preset.name);
     }
     Ok(())
 }
