@@ -101,28 +101,49 @@ fn kth_radii2(x: &Sq, k: usize) -> Vec<f64> {
     radii
 }
 
-/// For each row of `a`: (number of b-balls holding it, min over b of d²(a, b) - r²_b... ) —
-/// here: (count of j with `inside(d²(a_i, b_j), r²_j)`, min_j d²(a_i, b_j)).
-fn memberships(a: &Sq, b: &Sq, b_radii2: &[f64], rule: Boundary) -> Vec<(usize, f64)> {
-    let n = a.m.nrows();
-    let mut out = Vec::with_capacity(n);
-    for lo in (0..n).step_by(BLOCK) {
-        let hi = (lo + BLOCK).min(n);
-        let d = block_d2(a, lo, hi, b);
-        let block: Vec<(usize, f64)> = (0..hi - lo)
+/// One pass over the real x fake distances (real rows in blocks):
+/// - per fake `j`: how many real balls hold it (`inside(d²(r_i, f_j), r²_i)`);
+/// - per real `i`: whether some fake ball holds it, and its smallest squared distance to a fake.
+struct Cross {
+    fake_in_real: Vec<usize>,
+    real_in_fake: Vec<bool>,
+    real_min: Vec<f64>,
+}
+
+fn cross(real: &Sq, fake: &Sq, real_r2: &[f64], fake_r2: &[f64], rule: Boundary) -> Cross {
+    let (nr, nf) = (real.m.nrows(), fake.m.nrows());
+    let mut out = Cross {
+        fake_in_real: vec![0; nf],
+        real_in_fake: Vec::with_capacity(nr),
+        real_min: Vec::with_capacity(nr),
+    };
+    for lo in (0..nr).step_by(BLOCK) {
+        let hi = (lo + BLOCK).min(nr);
+        let d = block_d2(real, lo, hi, fake);
+        let rows: Vec<(bool, f64)> = (0..hi - lo)
             .into_par_iter()
             .map(|i| {
-                let mut count = 0;
+                let mut hit = false;
                 let mut min = f64::INFINITY;
-                for (j, r2) in b_radii2.iter().enumerate() {
+                for (j, r2) in fake_r2.iter().enumerate() {
                     let v = d[(i, j)];
-                    count += usize::from(rule.inside(v, *r2));
+                    hit |= rule.inside(v, *r2);
                     min = min.min(v);
                 }
-                (count, min)
+                (hit, min)
             })
             .collect();
-        out.extend(block);
+        out.real_in_fake.extend(rows.iter().map(|r| r.0));
+        out.real_min.extend(rows.iter().map(|r| r.1));
+        // faer is column-major: a fake's column of the block is contiguous.
+        out.fake_in_real
+            .par_iter_mut()
+            .enumerate()
+            .for_each(|(j, count)| {
+                *count += (0..hi - lo)
+                    .filter(|&i| rule.inside(d[(i, j)], real_r2[lo + i]))
+                    .count();
+            });
     }
     out
 }
@@ -146,13 +167,10 @@ pub fn precision_recall(real: &Features, fake: &Features, k: usize) -> Result<Pr
     check(real, fake, k, "precision-recall")?;
     let (r, f) = (prep(real), prep(fake));
     let (rr, fr) = (kth_radii2(&r, k), kth_radii2(&f, k));
-    let fake_in_real = memberships(&f, &r, &rr, Boundary::Inclusive);
-    let real_in_fake = memberships(&r, &f, &fr, Boundary::Inclusive);
-    let frac =
-        |v: &[(usize, f64)]| v.iter().filter(|(c, _)| *c > 0).count() as f64 / v.len() as f64;
+    let c = cross(&r, &f, &rr, &fr, Boundary::Inclusive);
     Ok(PrecisionRecall {
-        precision: frac(&fake_in_real),
-        recall: frac(&real_in_fake),
+        precision: c.fake_in_real.iter().filter(|&&n| n > 0).count() as f64 / fake.n as f64,
+        recall: c.real_in_fake.iter().filter(|&&h| h).count() as f64 / real.n as f64,
     })
 }
 
@@ -162,19 +180,13 @@ pub fn prdc(real: &Features, fake: &Features, k: usize) -> Result<Prdc> {
     check(real, fake, k, "prdc")?;
     let (r, f) = (prep(real), prep(fake));
     let (rr, fr) = (kth_radii2(&r, k), kth_radii2(&f, k));
-    let fake_in_real = memberships(&f, &r, &rr, Boundary::Strict);
-    let real_in_fake = memberships(&r, &f, &fr, Boundary::Strict);
+    let c = cross(&r, &f, &rr, &fr, Boundary::Strict);
     let (nf, nr) = (fake.n as f64, real.n as f64);
-    let precision = fake_in_real.iter().filter(|(c, _)| *c > 0).count() as f64 / nf;
-    let density = fake_in_real.iter().map(|(c, _)| *c as f64).sum::<f64>() / (k as f64 * nf);
-    let recall = real_in_fake.iter().filter(|(c, _)| *c > 0).count() as f64 / nr;
+    let precision = c.fake_in_real.iter().filter(|&&n| n > 0).count() as f64 / nf;
+    let density = c.fake_in_real.iter().sum::<usize>() as f64 / (k as f64 * nf);
+    let recall = c.real_in_fake.iter().filter(|&&h| h).count() as f64 / nr;
     // Coverage: the nearest fake to real i lies strictly inside real i's own ball.
-    let coverage = real_in_fake
-        .iter()
-        .zip(&rr)
-        .filter(|((_, min), r2)| min < *r2)
-        .count() as f64
-        / nr;
+    let coverage = c.real_min.iter().zip(&rr).filter(|(m, r2)| m < r2).count() as f64 / nr;
     Ok(Prdc {
         precision,
         recall,
