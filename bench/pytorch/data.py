@@ -6,7 +6,8 @@ for the all-core lines; torch.set_num_threads(1) and one process for the per-cor
   tensorflow-datasets reads them); then batches of 64: flip half, ToTensor + Normalize(0.5, 0.5)
   into an NCHW float tensor.
 - ImageNet BSSN .npy: np.load of 512 files of (128, 128, 3) uint8; then to float.
-- CelebA: 512 JPEGs of 178x218 (quality 90, same synthetic faces as the Rust bench):
+- CelebA: 512 JPEGs of 178x218 (quality 90, 4:2:2 chroma like the image crate encoder the Rust
+  bench uses, same synthetic faces):
   BSSN = cv2.imdecode + crop (25, 45, 128) + cv2.resize to 64 (+ BGR->RGB);
   mimicry = PIL open + CenterCrop(178) + Resize(64) bilinear.
 - Resizes alone: 375x375 -> 128x128 with cv2 INTER_LINEAR, PIL bilinear, PIL bicubic.
@@ -132,7 +133,7 @@ def main():
     jpaths, total = [], 0
     for k in range(512):
         buf = io.BytesIO()
-        Image.fromarray(photo(k, 218, 178)).save(buf, format="JPEG", quality=90)
+        Image.fromarray(photo(k, 218, 178)).save(buf, format="JPEG", quality=90, subsampling=1)
         total += buf.tell()
         p = os.path.join(cdir, f"{k + 1:06d}.jpg")
         with open(p, "wb") as f:
