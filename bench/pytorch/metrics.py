@@ -18,6 +18,7 @@ torch.manual_seed(0)
 ROUNDS = 3
 BATCH = 16
 
+
 def fid_net():
     """pytorch-fid's fid_inception_v3 structure with its state dict (random init) reloaded."""
     inc = pfi._inception_v3(num_classes=1008, aux_logits=False, weights=None)

@@ -72,7 +72,7 @@ impl Metric {
 
 /// Reference statistics, plus the reference features when KID or P/R/D/C need them.
 /// On disk: pytorch-fid's `mu`/`sigma` `.npz` (with `n`, `preprocessing`, `features` records),
-/// plus `feats` (`[n, dim]` f32, clean-fid's name) when features are kept.
+/// plus `feats` (`[n, dim]` float32, clean-fid's name) when features are kept.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reference {
     /// Mean and covariance.
@@ -107,30 +107,12 @@ impl Reference {
 
     /// Writes the statistics (and `feats` if kept) as a compressed `.npz`.
     pub fn write(&self, path: &Path) -> Result<()> {
-        match &self.features {
-            None => self.stats.write(path),
-            Some(f) => {
-                // Statistics::write validates and writes mu/sigma and records; features go in a
-                // second pass through the same writer.
-                let s = &self.stats;
-                let d = s.dim();
-                let mut out = NpzOut::create(path)?;
-                out.f64_array("mu", &[d], &s.mu)?;
-                out.f64_array("sigma", &[d, d], &s.sigma)?;
-                if let Some(n) = s.n {
-                    out.i64_scalar("n", n as i64)?;
-                }
-                if let Some(p) = s.preprocessing {
-                    out.string("preprocessing", p.name())?;
-                }
-                if let Some(name) = &s.features {
-                    out.string("features", name)?;
-                }
-                let data: Vec<f64> = f.data.iter().map(|&v| f64::from(v)).collect();
-                out.f64_array("feats", &[f.n, f.dim], &data)?;
-                out.finish()
-            }
+        let mut out = NpzOut::create(path)?;
+        self.stats.write_members(&mut out, path)?;
+        if let Some(f) = &self.features {
+            out.f32_array("feats", &[f.n, f.dim], &f.data)?;
         }
+        out.finish()
     }
 }
 

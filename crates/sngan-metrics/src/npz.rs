@@ -293,11 +293,24 @@ impl NpzOut {
     }
 
     pub fn f64_array(&mut self, name: &str, shape: &[usize], data: &[f64]) -> Result<()> {
+        self.array(name, shape, data)
+    }
+
+    pub fn f32_array(&mut self, name: &str, shape: &[usize], data: &[f32]) -> Result<()> {
+        self.array(name, shape, data)
+    }
+
+    fn array<T: npyz::AutoSerialize + Copy>(
+        &mut self,
+        name: &str,
+        shape: &[usize],
+        data: &[T],
+    ) -> Result<()> {
         let shape: Vec<u64> = shape.iter().map(|&d| d as u64).collect();
         let io = |e| MetricsError::io(&self.path, e);
         let mut w = self
             .writer
-            .array::<f64>(name, Self::options())
+            .array::<T>(name, Self::options())
             .map_err(io)?
             .default_dtype()
             .shape(&shape)

@@ -136,9 +136,15 @@ impl Statistics {
     /// Writes `mu` (f64 `[dim]`) and `sigma` (f64 `[dim, dim]`) deflate-compressed like
     /// `np.savez_compressed`, plus `n`, `preprocessing` and `features` when known.
     pub fn write(&self, path: &Path) -> Result<()> {
+        let mut out = NpzOut::create(path)?;
+        self.write_members(&mut out, path)?;
+        out.finish()
+    }
+
+    /// Writes `mu`, `sigma` and the known records into an open archive.
+    pub(crate) fn write_members(&self, out: &mut NpzOut, path: &Path) -> Result<()> {
         self.check(path)?;
         let d = self.dim();
-        let mut out = NpzOut::create(path)?;
         out.f64_array("mu", &[d], &self.mu)?;
         out.f64_array("sigma", &[d, d], &self.sigma)?;
         if let Some(n) = self.n {
@@ -150,7 +156,7 @@ impl Statistics {
         if let Some(f) = &self.features {
             out.string("features", f)?;
         }
-        out.finish()
+        Ok(())
     }
 }
 
