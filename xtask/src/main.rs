@@ -32,7 +32,7 @@ fn main() -> ExitCode {
             ],
         ),
         _ => {
-            Err("usage: cargo xtask ci | check-backends | bench [spectral] | tidy | configs".into())
+            Err("usage: cargo xtask ci | check-backends | bench [spectral|loader|metrics] | tidy | configs".into())
         }
     };
     match result {
@@ -118,14 +118,26 @@ fn check_backends() -> Result {
     Ok(())
 }
 
+/// Each benchmark target and the PyTorch twin in `bench/pytorch/` that does the same work.
+const BENCHES: [(&str, &str); 3] = [
+    ("spectral", "spectral.py"),
+    ("loader", "data.py"),
+    ("metrics", "metrics.py"),
+];
+
 fn bench(name: Option<&str>) -> Result {
-    let names: Vec<&str> = match name {
-        Some(n) => vec![n],
-        None => vec!["spectral"],
+    let selected: Vec<(&str, &str)> = match name {
+        Some(n) => vec![
+            *BENCHES
+                .iter()
+                .find(|(b, _)| *b == n)
+                .ok_or(format!("no benchmark '{n}'"))?,
+        ],
+        None => BENCHES.to_vec(),
     };
-    for name in names {
+    for (name, twin) in selected {
         let ours = results(&capture("cargo", &["bench", "--bench", name])?);
-        let script = root().join("bench/pytorch").join(format!("{name}.py"));
+        let script = root().join("bench/pytorch").join(twin);
         let python = std::env::var("SNGAN_PYTHON").unwrap_or_else(|_| "python3".into());
         let theirs = match script.exists() {
             true => match capture(&python, &[script.to_str().expect("utf-8 path")]) {
