@@ -54,6 +54,12 @@ fn fid_from_pytorch_fid_npz_matches_scipy() {
     let r = Statistics::read(&fixture("formulas", "stats_rankdef.npz")).expect("read rankdef");
     assert_eq!((a.dim(), a.n, a.preprocessing), (64, None, None));
     let ab = fid(&a, &b).expect("fid");
+    let ar = fid(&r, &a).expect("fid");
+    eprintln!(
+        "fid64: full rank rel {:.2e}, rank-deficient rel {:.2e}",
+        rel(ab, f(&c["fid_a_b"])),
+        rel(ar, f(&c["fid_a_rankdef"]))
+    );
     assert!(rel(ab, f(&c["fid_a_b"])) < 1e-9, "{ab} vs {}", c["fid_a_b"]);
     // Rank-deficient (N = 50 < 64): routes agree only to about 1e-5 (research/metrics.md 5).
     let ar = fid(&r, &a).expect("fid");
