@@ -291,3 +291,32 @@ fn real_weights_load_when_provided() {
     let out = ex.extract(x32.view()).expect("extract");
     assert!(out.pool3.data.iter().all(|v| v.is_finite() && *v >= 0.0));
 }
+
+/// The full-size hash-init state dict saved by torch.save (95 MB, so not committed; export.py
+/// writes one when asked: `python export.py --save-hash-pth PATH`) named by
+/// `SNGAN_HASH_INIT_PTH` loads through burn-store into exactly the network `hash_init` builds.
+#[test]
+fn full_hash_init_pth_loads_to_the_same_network_when_provided() {
+    let Some(path) = std::env::var_os("SNGAN_HASH_INIT_PTH") else {
+        eprintln!("SNGAN_HASH_INIT_PTH not set: full-size .pth check skipped");
+        return;
+    };
+    let device = Device::flex();
+    let from_file = load_fid_inception(Path::new(&path), &device).expect("hash-init .pth loads");
+    let built = hash_init(&device).expect("hash-init");
+    let (x32, _) = inputs();
+    let a = InceptionExtractor::new(from_file, Preprocess::TfExact, &device)
+        .extract(x32.view().slice(0, 1))
+        .expect("extract");
+    let b = InceptionExtractor::new(built, Preprocess::TfExact, &device)
+        .extract(x32.view().slice(0, 1))
+        .expect("extract");
+    assert_eq!(a.pool3.data, b.pool3.data);
+    assert_eq!(a.logits.data, b.logits.data);
+    let reference = npy("tf_exact_2048.npy");
+    let err = rel_to_max(&a.pool3.data, &reference.data[..2048]);
+    assert!(
+        err <= 1e-4,
+        "hash-init .pth pool3 vs torch-fidelity: {err:e}"
+    );
+}
