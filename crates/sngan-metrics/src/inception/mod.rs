@@ -57,7 +57,7 @@ impl InceptionExtractor {
         }
     }
 
-    /// Images per forward pass (memory grows with it: about 90 MB of activations per image).
+    /// Images per forward pass (activation memory grows linearly with it).
     pub fn with_batch_size(mut self, batch_size: usize) -> Self {
         self.batch_size = batch_size.max(1);
         self
