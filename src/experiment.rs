@@ -27,10 +27,8 @@ pub fn run_experiment(stem: &str) -> Result<()> {
         .map_or_else(|| PathBuf::from("runs").join(stem), PathBuf::from);
     let device = crate::default_device().autodiff();
     let options = RunOptions {
-        out: out.clone(),
-        stop_at: None,
         resume: true,
-        quiet: false,
+        ..RunOptions::new(out.clone())
     };
     let summary = train(&config, &data, &device, &options)?;
     println!(

@@ -106,10 +106,8 @@ fn every_config_trains_two_iterations_at_reduced_width() {
         let config = narrow(config);
         let out = std::env::temp_dir().join(format!("sngan-config-{name}-{}", std::process::id()));
         let options = RunOptions {
-            out: out.clone(),
-            stop_at: None,
-            resume: false,
             quiet: true,
+            ..RunOptions::new(out.clone())
         };
         let summary = train_on(&config, images(&config), &device, &options)
             .unwrap_or_else(|e| panic!("{name}: {e}"));

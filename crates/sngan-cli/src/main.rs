@@ -157,7 +157,7 @@ fn main() -> Result<()> {
     };
     match cli.command {
         None => quickstart(&device),
-        Some(Command::Train(args)) => train(args, &device).map(|_| ()),
+        Some(Command::Train(args)) => train(args, None, &device).map(|_| ()),
         Some(Command::Sample(args)) => sample(args, &device),
         Some(Command::Models) => models(&device),
         Some(Command::WriteConfigs { dir }) => write_configs(&dir),
@@ -186,49 +186,92 @@ fn quickstart(device: &Device) -> Result<()> {
         embedded_mnist().display()
     );
     println!("(run `sngan --help` for the other commands)");
-    let summary = train(TrainArgs::default(), device)?;
+    let evaluator = mnist_evaluator(&device.clone().inner())?;
+    let summary = train(TrainArgs::default(), Some(evaluator), device)?;
     println!("sample grid, one row per class: {}", summary.grid.display());
-    score_quickstart(&summary, &device.clone().inner())
-}
-
-/// 1,000 conditional samples (100 per digit) judged by the project's MNIST classifier: the
-/// fraction classified as the digit asked for, classifier-FID against the test split, classifier-IS.
-fn score_quickstart(summary: &sngan::train::RunSummary, device: &Device) -> Result<()> {
-    use sngan::metrics::{FidReference, ImagesRef, MnistYardstick};
-    let yardstick = MnistYardstick::new(device)?;
-    let real = sngan::data::load_mnist(&embedded_mnist(), sngan::data::MnistSplit::Test, true)?;
-    let real_view = ImagesRef::new(&real.pixels, [real.labels.len(), 28, 28, 1])?;
-    let reference = FidReference::new(yardstick.stats(real_view)?)?;
-    let labels: Vec<u8> = (0..10u8)
-        .flat_map(|k| std::iter::repeat_n(k, 100))
-        .collect();
-    let y = Tensor::<1, Int>::from_data(
-        sngan::burn::tensor::TensorData::new(
-            labels.iter().map(|&k| k as i64).collect::<Vec<_>>(),
-            [labels.len()],
-        ),
-        device,
-    );
-    let z = sngan::train::HostRng::new(1).latents(labels.len(), 128, device);
-    // The run trains on MNIST resized to 32x32; the classifier reads 28x28.
-    let images = summary.gan.sampler().forward(z, Some(y));
-    let options = sngan::burn::tensor::ops::InterpolateOptions::new(
-        sngan::burn::tensor::ops::InterpolateMode::Bilinear,
-    );
-    let images =
-        sngan::burn::tensor::module::interpolate(images, options.with_output_size([28, 28]));
-    let (bytes, shape) = to_uint8_nhwc(images)?;
-    let report = yardstick.evaluate(ImagesRef::new(&bytes, shape)?, &reference, Some(&labels))?;
+    let report = mnist_scores(&summary.gan, &device.clone().inner())?;
     println!(
         "MNIST classifier on 1,000 conditional samples: {:.1}% classified as the digit asked for; classifier-FID {:.2}; classifier-IS {:.2}",
-        100.0 * report.class_accuracy.unwrap_or(0.0),
-        report.fid,
-        report.inception_score.mean
+        100.0 * report[0],
+        report[1],
+        report[2]
     );
     Ok(())
 }
 
-fn train(args: TrainArgs, device: &Device) -> Result<sngan::train::RunSummary> {
+/// The MNIST yardstick every 500 steps, as `metrics.csv` columns.
+fn mnist_evaluator(device: &Device) -> Result<sngan::train::Evaluator> {
+    let device = device.clone();
+    // Build the classifier and the reference statistics once, up front.
+    let _ = mnist_yardstick(&device)?;
+    Ok(sngan::train::Evaluator {
+        every: 500,
+        names: vec![
+            "mnist_class_accuracy".into(),
+            "mnist_fid".into(),
+            "mnist_is".into(),
+        ],
+        score: std::sync::Arc::new(move |gan| {
+            mnist_scores(gan, &device).map_err(|e| sngan::train::TrainError::Invalid {
+                path: embedded_mnist(),
+                message: format!("MNIST yardstick: {e}"),
+            })
+        }),
+    })
+}
+
+type Yardstick = (sngan::metrics::MnistYardstick, sngan::metrics::FidReference);
+
+/// The shipped MNIST classifier and its feature statistics of the embedded test split.
+fn mnist_yardstick(device: &Device) -> Result<&'static Yardstick> {
+    static CELL: std::sync::OnceLock<Yardstick> = std::sync::OnceLock::new();
+    if let Some(y) = CELL.get() {
+        return Ok(y);
+    }
+    let yardstick = sngan::metrics::MnistYardstick::new(device)?;
+    let real = sngan::data::load_mnist(&embedded_mnist(), sngan::data::MnistSplit::Test, true)?;
+    let view = sngan::metrics::ImagesRef::new(&real.pixels, [real.labels.len(), 28, 28, 1])?;
+    let reference = sngan::metrics::FidReference::new(yardstick.stats(view)?)?;
+    Ok(CELL.get_or_init(|| (yardstick, reference)))
+}
+
+/// 1,000 conditional samples (100 per digit), judged by the project's MNIST classifier:
+/// `[fraction classified as the digit asked for, classifier-FID vs the test split, classifier-IS]`.
+fn mnist_scores(gan: &sngan::train::Gan, device: &Device) -> Result<Vec<f64>> {
+    use sngan::burn::tensor::ops::{InterpolateMode, InterpolateOptions};
+    let (yardstick, reference) = mnist_yardstick(device)?;
+    let labels: Vec<u8> = (0..10u8)
+        .flat_map(|k| std::iter::repeat_n(k, 100))
+        .collect();
+    let ids: Vec<i64> = labels.iter().map(|&k| k as i64).collect();
+    let y = Tensor::<1, Int>::from_data(
+        sngan::burn::tensor::TensorData::new(ids, [labels.len()]),
+        device,
+    );
+    let z =
+        sngan::train::HostRng::new(1).latents(labels.len(), gan.config().generator.z_dim(), device);
+    // The run trains on MNIST resized to 32x32; the classifier reads 28x28.
+    let images = gan.sampler().forward(z, Some(y));
+    let options = InterpolateOptions::new(InterpolateMode::Bilinear).with_output_size([28, 28]);
+    let images = sngan::burn::tensor::module::interpolate(images, options);
+    let (bytes, shape) = to_uint8_nhwc(images)?;
+    let report = yardstick.evaluate(
+        sngan::metrics::ImagesRef::new(&bytes, shape)?,
+        reference,
+        Some(&labels),
+    )?;
+    Ok(vec![
+        report.class_accuracy.unwrap_or(0.0),
+        report.fid,
+        report.inception_score.mean,
+    ])
+}
+
+fn train(
+    args: TrainArgs,
+    evaluator: Option<sngan::train::Evaluator>,
+    device: &Device,
+) -> Result<sngan::train::RunSummary> {
     let config = match &args.config {
         Some(path) => TrainConfig::load(path)
             .with_context(|| format!("{}: not a training config", path.display()))?,
@@ -247,10 +290,10 @@ fn train(args: TrainArgs, device: &Device) -> Result<sngan::train::RunSummary> {
         .clone()
         .unwrap_or_else(|| PathBuf::from("runs").join(&config.name));
     let options = RunOptions {
-        out: out.clone(),
         stop_at: args.iters,
         resume: args.resume,
-        quiet: false,
+        evaluator,
+        ..RunOptions::new(out.clone())
     };
     println!("run directory: {}", out.display());
     let summary = sngan::train::train(&config, &data, &device.clone().autodiff(), &options)?;
@@ -306,8 +349,6 @@ fn sample(args: SampleArgs, device: &Device) -> Result<()> {
     Ok(())
 }
 
-/// `[-1, 1]` NCHW floats to uint8 NHWC (`round(x * 127.5 + 127.5)`), as `.npy` or `.npz`
-/// (key `x`), the format pytorch-fid, torch-fidelity and StudioGAN read.
 fn write_uint8_nhwc(images: Tensor<4>, path: &Path) -> Result<()> {
     let [n, c, h, w] = images.dims();
     let nhwc = images.permute([0, 2, 3, 1]);

@@ -20,7 +20,7 @@ pub use gan::{Gan, StepStats};
 pub use grid::save_grid;
 pub use loss::Loss;
 pub use rng::HostRng;
-pub use run::{RunOptions, RunSummary, train, train_on};
+pub use run::{Evaluator, RunOptions, RunSummary, train, train_on};
 
 #[cfg(test)]
 mod tests;

@@ -18,8 +18,21 @@ use crate::gan::{Gan, StepStats};
 use crate::grid::save_grid;
 use crate::rng::HostRng;
 
+/// Scores computed every `every` G steps and logged as extra `metrics.csv` columns (IS/FID from
+/// the metrics crate, the MNIST yardstick, ...).
+#[derive(Clone)]
+pub struct Evaluator {
+    /// G steps between evaluations (and at the last step).
+    pub every: usize,
+    /// Column names, one per score.
+    pub names: Vec<String>,
+    /// Scores of the current networks, in `names` order.
+    #[allow(clippy::type_complexity)]
+    pub score: Arc<dyn Fn(&Gan) -> Result<Vec<f64>, TrainError> + Send + Sync>,
+}
+
 /// How to run: where the data and the run directory are, and whether to resume.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct RunOptions {
     /// Run directory.
     pub out: PathBuf,
@@ -30,6 +43,21 @@ pub struct RunOptions {
     pub resume: bool,
     /// No progress bar and no log lines.
     pub quiet: bool,
+    /// Periodic scores for `metrics.csv`.
+    pub evaluator: Option<Evaluator>,
+}
+
+impl RunOptions {
+    /// Train from scratch into `out`, with progress, no periodic scores.
+    pub fn new(out: impl Into<PathBuf>) -> Self {
+        Self {
+            out: out.into(),
+            stop_at: None,
+            resume: false,
+            quiet: false,
+            evaluator: None,
+        }
+    }
 }
 
 /// What a finished run leaves behind.
@@ -104,7 +132,11 @@ pub fn train_on(
         .unwrap_or(config.iterations)
         .min(config.iterations);
     let bar = progress(gan.step, stop, options.quiet);
-    let mut log = MetricsLog::open(&out.join("metrics.csv"), &gan.d_sigmas())?;
+    let score_names = options
+        .evaluator
+        .as_ref()
+        .map_or(&[][..], |e| e.names.as_slice());
+    let mut log = MetricsLog::open(&out.join("metrics.csv"), &gan.d_sigmas(), score_names)?;
     let fixed = FixedSamples::new(config, &device.clone().inner());
     let (start, start_step) = (Instant::now(), gan.step);
     let mut last = StepStats::default();
@@ -120,14 +152,36 @@ pub fn train_on(
             "loss_d {:.3} loss_g {:.3} {rate:.0} img/s",
             last.loss_d, last.loss_g
         ));
-        if step.is_multiple_of(config.log_every) || step == stop {
+        let scores = match &options.evaluator {
+            Some(e) if step.is_multiple_of(e.every) || step == stop => Some((e.score)(&gan)?),
+            _ => None,
+        };
+        if let (Some(values), Some(e)) = (&scores, &options.evaluator)
+            && !options.quiet
+        {
+            let line: Vec<String> = e
+                .names
+                .iter()
+                .zip(values)
+                .map(|(n, v)| format!("{n} {v:.4}"))
+                .collect();
+            match bar.is_hidden() {
+                true => eprintln!("step {step}: {}", line.join("  ")),
+                false => bar.println(format!("step {step}: {}", line.join("  "))),
+            }
+        }
+        if step.is_multiple_of(config.log_every) || step == stop || scores.is_some() {
             let lr = config.lr_factor(step - 1);
+            let lrs = [config.adam_g.lr * lr, config.adam_d.lr * lr];
+            let sigmas = gan.d_sigmas();
             log.row(
                 step,
                 &last,
-                [config.adam_g.lr * lr, config.adam_d.lr * lr],
+                lrs,
                 rate,
-                &gan.d_sigmas(),
+                &sigmas,
+                scores.as_deref(),
+                score_names.len(),
             )?;
             if !options.quiet && bar.is_hidden() {
                 eprintln!(
@@ -209,7 +263,7 @@ struct MetricsLog {
 }
 
 impl MetricsLog {
-    fn open(path: &Path, sigmas: &[(String, f32)]) -> Result<Self, TrainError> {
+    fn open(path: &Path, sigmas: &[(String, f32)], scores: &[String]) -> Result<Self, TrainError> {
         let fresh = !path.exists();
         let mut file = std::fs::OpenOptions::new()
             .create(true)
@@ -218,9 +272,10 @@ impl MetricsLog {
             .map_err(io(path))?;
         if fresh {
             let sigma_cols: String = sigmas.iter().map(|(p, _)| format!(",sigma/{p}")).collect();
+            let score_cols: String = scores.iter().map(|n| format!(",{n}")).collect();
             writeln!(
                 file,
-                "step,loss_d,loss_g,d_real,d_fake,lr_g,lr_d,images_per_s{sigma_cols}"
+                "step,loss_d,loss_g,d_real,d_fake,lr_g,lr_d,images_per_s{sigma_cols}{score_cols}"
             )
             .map_err(io(path))?;
         }
@@ -230,6 +285,7 @@ impl MetricsLog {
         })
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn row(
         &mut self,
         step: usize,
@@ -237,11 +293,18 @@ impl MetricsLog {
         [lr_g, lr_d]: [f64; 2],
         rate: f64,
         sigmas: &[(String, f32)],
+        scores: Option<&[f64]>,
+        n_scores: usize,
     ) -> Result<(), TrainError> {
         let sigma_vals: String = sigmas.iter().map(|(_, v)| format!(",{v}")).collect();
+        // Steps without an evaluation leave the score columns empty.
+        let score_vals: String = match scores {
+            Some(values) => values.iter().map(|v| format!(",{v}")).collect(),
+            None => ",".repeat(n_scores),
+        };
         writeln!(
             self.file,
-            "{step},{},{},{},{},{lr_g},{lr_d},{rate:.1}{sigma_vals}",
+            "{step},{},{},{},{},{lr_g},{lr_d},{rate:.1}{sigma_vals}{score_vals}",
             s.loss_d, s.loss_g, s.d_real, s.d_fake
         )
         .map_err(io(&self.path))

@@ -56,10 +56,10 @@ fn run_dir(name: &str) -> PathBuf {
 
 fn options(out: &std::path::Path, stop_at: Option<usize>, resume: bool) -> RunOptions {
     RunOptions {
-        out: out.to_path_buf(),
         stop_at,
         resume,
         quiet: true,
+        ..RunOptions::new(out)
     }
 }
 
@@ -166,6 +166,33 @@ fn mismatched_data_is_refused_with_both_shapes_named() {
     assert!(
         err.to_string().contains("32x32x3") && err.to_string().contains("32x32x1"),
         "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn periodic_scores_land_in_their_own_columns() {
+    let device = Device::flex().autodiff();
+    let mut config = tiny().with_ema(None);
+    config.iterations = 3;
+    let dir = run_dir("scores");
+    let evaluator = crate::Evaluator {
+        every: 2,
+        names: vec!["steps_seen".into()],
+        score: Arc::new(|gan| Ok(vec![gan.step as f64])),
+    };
+    let options = RunOptions {
+        evaluator: Some(evaluator),
+        ..options(&dir, None, false)
+    };
+    train_on(&config, images(), &device, &options).expect("run");
+    let csv = std::fs::read_to_string(dir.join("metrics.csv")).expect("metrics.csv");
+    let lines: Vec<&str> = csv.lines().collect();
+    assert!(lines[0].ends_with(",steps_seen"), "{}", lines[0]);
+    assert!(lines[1].ends_with(','), "step 1 has no score: {}", lines[1]);
+    assert!(
+        lines[2].ends_with(",2") && lines[3].ends_with(",3"),
+        "{csv}"
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
