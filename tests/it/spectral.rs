@@ -6,10 +6,10 @@ use std::collections::HashMap;
 use serde::Deserialize;
 use sngan::burn::module::Param;
 use sngan::burn::prelude::*;
-use sngan::burn::tensor::TensorData;
+use sngan::burn::tensor::{Gradients, TensorData};
 use sngan::spectral::{
-    SnConv2dConfig, SnConvTranspose2dConfig, SnEmbeddingConfig, SnLinearConfig, SpectralLayer,
-    SpectralNorm, SpectralNormConfig,
+    SnConv2d, SnConv2dConfig, SnConvTranspose2d, SnConvTranspose2dConfig, SnEmbedding,
+    SnEmbeddingConfig, SnLinear, SnLinearConfig, SpectralLayer, SpectralNorm, SpectralNormConfig,
 };
 
 use crate::{assert_close, values};
@@ -129,90 +129,91 @@ fn param<const D: usize>(case: &Case, key: &str, device: &Device) -> Param<Tenso
     Param::from_tensor(case.float(key, device))
 }
 
-/// The checks every layer kind shares: a training step with two forwards, one backward, then
-/// an eval forward from the initial state. `forward(x_key)` runs the layer on input `x_key`.
-fn check_training_step<F, G>(case: &Case, device: &Device, forward: F, after: G)
+/// What every layer kind must do like torch: a training step of two forwards (D(real), D(fake))
+/// with u, v checked after each, one backward whose gradients `grads` reads off the layer, and
+/// an eval forward of a copy taken before the step, which leaves its u bit-identical.
+/// `forward(layer, x_key, device)` runs the layer on input `x_key` and flattens to `[batch, rest]`.
+fn check_layer<L, F, G>(case: &Case, layer: L, forward: F, grads: G)
 where
-    F: Fn(&str) -> Tensor<2>,
-    G: FnOnce(Tensor<1>),
+    L: SpectralLayer + Module,
+    F: Fn(&L, &str, &Device) -> Tensor<2>,
+    G: Fn(&L, &Gradients) -> Vec<(&'static str, Tensor<1>)>,
 {
-    let mut loss = None;
+    let device = Device::flex().autodiff();
+    case.load_vectors(sn(&layer), &device);
+    let eval = layer.valid();
+    let mut loss: Option<Tensor<1>> = None;
     for i in 1..=2 {
-        let out = forward(&format!("x{i}"));
+        let out = forward(&layer, &format!("x{i}"), &device);
         case.expect(&format!("out{i}"), out.clone());
-        let r = case.flat(&format!("r{i}"), device).reshape(out.dims());
+        case.expect(&format!("u{i}"), sn(&layer).u.value());
+        case.expect(&format!("v{i}"), sn(&layer).v.value());
+        let r = case.flat(&format!("r{i}"), &device).reshape(out.dims());
         let term = (out * r).sum();
-        loss = Some(match loss {
-            Some(l) => l + term,
-            None => term,
-        });
+        loss = Some(loss.map_or(term.clone(), |l| l + term));
     }
-    after(loss.expect("two forwards ran"));
+    let backward = loss.expect("two forwards ran").backward();
+    for (name, grad) in grads(&layer, &backward) {
+        case.expect(name, grad);
+    }
+    let u_before = values(sn(&eval).u.value());
+    case.expect("out_eval", forward(&eval, "x1", &device.clone().inner()));
+    assert_eq!(
+        values(sn(&eval).u.value()),
+        u_before,
+        "{}: eval must leave u bit-identical",
+        case.name
+    );
 }
 
-/// Flattens any rank to `[batch, rest]` so the generic check can multiply by `r`.
+/// The gradient of `param`, flattened.
+fn grad<const D: usize>(param: &Param<Tensor<D>>, grads: &Gradients) -> Tensor<1> {
+    param
+        .val()
+        .grad(grads)
+        .expect("the parameter gets a gradient")
+        .reshape([-1])
+}
+
+/// Flattens any rank to `[batch, rest]`.
 fn flat<const D: usize>(t: Tensor<D>) -> Tensor<2> {
     let dims = t.dims();
     t.reshape([dims[0] as i32, -1])
+}
+
+fn device() -> Device {
+    Device::flex().autodiff()
 }
 
 #[test]
 fn conv2d_matches_torch() {
     for name in ["conv2d", "conv2d_stride2_3iter_eps1e-6"] {
         let case = case(name);
-        let device = Device::flex().autodiff();
         let mut layer = SnConv2dConfig::new(case.channels, case.kernel_size)
             .with_stride(case.stride)
             .with_padding(case.padding)
             .with_bias(case.has("bias"))
             .with_sn(Some(case.sn_config()))
-            .init(&device);
-        layer.weight = param(&case, "weight", &device);
-        layer.bias = case.has("bias").then(|| param(&case, "bias", &device));
-        case.load_vectors(sn(&layer), &device);
-        let eval = layer.valid();
-
-        let step = |x: &str| {
-            let out = flat(layer.forward(case.float::<4>(x, &device)));
-            // After each forward the stored vectors are torch's after the same forward.
-            let i = &x[1..];
-            case.expect(&format!("u{i}"), sn(&layer).u.value());
-            case.expect(&format!("v{i}"), sn(&layer).v.value());
+            .init(&device());
+        layer.weight = param(&case, "weight", &device());
+        layer.bias = case.has("bias").then(|| param(&case, "bias", &device()));
+        let forward = |l: &SnConv2d, x: &str, d: &Device| flat(l.forward(case.float::<4>(x, d)));
+        check_layer(&case, layer, forward, |l, g| {
+            let mut out = vec![("grad_weight", grad(&l.weight, g))];
+            out.extend(l.bias.as_ref().map(|b| ("grad_bias", grad(b, g))));
             out
-        };
-        check_training_step(&case, &device, step, |loss| {
-            let grads = loss.backward();
-            case.expect(
-                "grad_weight",
-                layer.weight.val().grad(&grads).expect("weight grad"),
-            );
-            if let Some(bias) = &layer.bias {
-                case.expect("grad_bias", bias.val().grad(&grads).expect("bias grad"));
-            }
         });
-
-        let u_before = values(sn(&eval).u.value());
-        case.expect(
-            "out_eval",
-            eval.forward(case.float::<4>("x1", &device.clone().inner())),
-        );
-        assert_eq!(
-            values(sn(&eval).u.value()),
-            u_before,
-            "{name}: eval must leave u bit-identical"
-        );
     }
 }
 
 #[test]
 fn conv2d_normalised_weight_matches_torch() {
     let case = case("conv2d");
-    let device = Device::flex().autodiff();
     let mut layer = SnConv2dConfig::new(case.channels, case.kernel_size)
         .with_padding(case.padding)
-        .init(&device);
-    layer.weight = param(&case, "weight", &device);
-    case.load_vectors(sn(&layer), &device);
+        .init(&device());
+    layer.weight = param(&case, "weight", &device());
+    case.load_vectors(sn(&layer), &device());
     for i in 1..=2 {
         let sigma = layer.sigma_parts(true).unwrap().divisor();
         let w_sn = sn(&layer).normalize_weight(layer.weight.val(), sigma, None);
@@ -223,116 +224,49 @@ fn conv2d_normalised_weight_matches_torch() {
 #[test]
 fn conv_transpose2d_matches_torch() {
     let case = case("conv_transpose2d");
-    let device = Device::flex().autodiff();
     let mut layer = SnConvTranspose2dConfig::new(case.channels, case.kernel_size)
         .with_stride(case.stride)
         .with_padding(case.padding)
         .with_sn(Some(case.sn_config()))
-        .init(&device);
-    layer.weight = param(&case, "weight", &device);
-    layer.bias = Some(param(&case, "bias", &device));
-    case.load_vectors(sn(&layer), &device);
-    let eval = layer.valid();
-
-    let step = |x: &str| {
-        let out = flat(layer.forward(case.float::<4>(x, &device)));
-        let i = &x[1..];
-        case.expect(&format!("u{i}"), sn(&layer).u.value());
-        case.expect(&format!("v{i}"), sn(&layer).v.value());
-        out
-    };
-    check_training_step(&case, &device, step, |loss| {
-        let grads = loss.backward();
-        case.expect(
-            "grad_weight",
-            layer.weight.val().grad(&grads).expect("weight grad"),
-        );
-        case.expect(
-            "grad_bias",
-            layer
-                .bias
-                .as_ref()
-                .unwrap()
-                .val()
-                .grad(&grads)
-                .expect("bias grad"),
-        );
+        .init(&device());
+    layer.weight = param(&case, "weight", &device());
+    layer.bias = Some(param(&case, "bias", &device()));
+    let forward =
+        |l: &SnConvTranspose2d, x: &str, d: &Device| flat(l.forward(case.float::<4>(x, d)));
+    check_layer(&case, layer, forward, |l, g| {
+        vec![
+            ("grad_weight", grad(&l.weight, g)),
+            ("grad_bias", grad(l.bias.as_ref().unwrap(), g)),
+        ]
     });
-    case.expect(
-        "out_eval",
-        eval.forward(case.float::<4>("x1", &device.clone().inner())),
-    );
 }
 
 #[test]
 fn linear_matches_torch() {
     let case = case("linear");
-    let device = Device::flex().autodiff();
     let mut layer = SnLinearConfig::new(case.d_input, case.d_output)
         .with_sn(Some(case.sn_config()))
-        .init(&device);
-    layer.weight = param(&case, "weight", &device);
-    layer.bias = Some(param(&case, "bias", &device));
-    case.load_vectors(sn(&layer), &device);
-    let eval = layer.valid();
-
-    let step = |x: &str| {
-        let out = layer.forward(case.float::<2>(x, &device));
-        let i = &x[1..];
-        case.expect(&format!("u{i}"), sn(&layer).u.value());
-        case.expect(&format!("v{i}"), sn(&layer).v.value());
-        out
-    };
-    check_training_step(&case, &device, step, |loss| {
-        let grads = loss.backward();
-        case.expect(
-            "grad_weight",
-            layer.weight.val().grad(&grads).expect("weight grad"),
-        );
-        case.expect(
-            "grad_bias",
-            layer
-                .bias
-                .as_ref()
-                .unwrap()
-                .val()
-                .grad(&grads)
-                .expect("bias grad"),
-        );
+        .init(&device());
+    layer.weight = param(&case, "weight", &device());
+    layer.bias = Some(param(&case, "bias", &device()));
+    let forward = |l: &SnLinear, x: &str, d: &Device| l.forward(case.float::<2>(x, d));
+    check_layer(&case, layer, forward, |l, g| {
+        vec![
+            ("grad_weight", grad(&l.weight, g)),
+            ("grad_bias", grad(l.bias.as_ref().unwrap(), g)),
+        ]
     });
-    case.expect(
-        "out_eval",
-        eval.forward(case.float::<2>("x1", &device.clone().inner())),
-    );
 }
 
 #[test]
 fn embedding_matches_torch() {
     let case = case("embedding");
-    let device = Device::flex().autodiff();
     let mut layer = SnEmbeddingConfig::new(case.n_embedding, case.d_model)
         .with_sn(Some(case.sn_config()))
-        .init(&device);
-    layer.weight = param(&case, "weight", &device);
-    case.load_vectors(sn(&layer), &device);
-    let eval = layer.valid();
-
-    let step = |x: &str| {
-        let out = layer.forward(case.int(x, &device));
-        let i = &x[1..];
-        case.expect(&format!("u{i}"), sn(&layer).u.value());
-        case.expect(&format!("v{i}"), sn(&layer).v.value());
-        out
-    };
-    check_training_step(&case, &device, step, |loss| {
-        let grads = loss.backward();
-        case.expect(
-            "grad_weight",
-            layer.weight.val().grad(&grads).expect("weight grad"),
-        );
+        .init(&device());
+    layer.weight = param(&case, "weight", &device());
+    let forward = |l: &SnEmbedding, x: &str, d: &Device| l.forward(case.int(x, d));
+    check_layer(&case, layer, forward, |l, g| {
+        vec![("grad_weight", grad(&l.weight, g))]
     });
-    case.expect(
-        "out_eval",
-        eval.forward(case.int("x1", &device.clone().inner())),
-    );
 }

@@ -235,14 +235,13 @@ fn mnist_yardstick(device: &Device) -> Result<&'static Yardstick> {
     Ok(CELL.get_or_init(|| (yardstick, reference)))
 }
 
-/// 1,000 conditional samples (100 per digit), judged by the project's MNIST classifier:
+/// 1,000 conditional samples (100 per digit, interleaved), judged by the project's MNIST classifier:
 /// `[fraction classified as the digit asked for, classifier-FID vs the test split, classifier-IS]`.
 fn mnist_scores(gan: &sngan::train::Gan, device: &Device) -> Result<Vec<f64>> {
     use sngan::burn::tensor::ops::{InterpolateMode, InterpolateOptions};
     let (yardstick, reference) = mnist_yardstick(device)?;
-    let labels: Vec<u8> = (0..10u8)
-        .flat_map(|k| std::iter::repeat_n(k, 100))
-        .collect();
+    // Classes interleaved, so each of IS's 10 splits holds every digit.
+    let labels: Vec<u8> = (0..1000u32).map(|i| (i % 10) as u8).collect();
     let ids: Vec<i64> = labels.iter().map(|&k| k as i64).collect();
     let y = Tensor::<1, Int>::from_data(
         sngan::burn::tensor::TensorData::new(ids, [labels.len()]),
