@@ -144,6 +144,10 @@ struct SampleArgs {
     /// Truncate latents to [-T, T] (BigGAN's truncation trick).
     #[arg(long)]
     truncation: Option<f64>,
+    /// Instead of independent samples, ROWS latent interpolations of 10 steps each: row r walks
+    /// linearly from one latent to another (BigGAN-PyTorch's `interp`), one class per row.
+    #[arg(long, value_name = "ROWS")]
+    interpolate: Option<usize>,
     /// Seed of the latents and classes.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -322,15 +326,30 @@ fn sample(args: SampleArgs, device: &Device) -> Result<()> {
         .map_err(|e| anyhow::anyhow!("{}: {e}", weights.display()))?;
     let g = config.generator.init(device).valid().load_record(record);
     let mut rng = sngan::train::HostRng::new(args.seed);
+    let n = match args.interpolate {
+        Some(rows) => rows * INTERP_STEPS,
+        None => args.n,
+    };
+    let args = SampleArgs { n, ..args };
     let z = match args.truncation {
         Some(t) => {
             sngan::models::biggan::sample_latents(args.n, config.generator.z_dim(), Some(t), device)
         }
         None => rng.latents(args.n, config.generator.z_dim(), device),
     };
+    let z = match args.interpolate {
+        Some(rows) => interpolate_latents(z, rows),
+        None => z,
+    };
     let y = match (config.generator.n_classes(), args.class) {
         (Some(n), Some(k)) if k < n => Some(Tensor::<1, Int>::full([args.n], k as i64, device)),
         (Some(n), Some(k)) => bail!("--class {k}: the run has {n} classes"),
+        // An interpolation keeps one class per row.
+        (Some(n), None) if args.interpolate.is_some() => {
+            let rows = args.n / INTERP_STEPS;
+            let per_row = rng.classes(rows, n, device).reshape([rows, 1]);
+            Some(per_row.repeat_dim(1, INTERP_STEPS).reshape([args.n]))
+        }
         (Some(n), None) => Some(rng.classes(args.n, n, device)),
         (None, Some(_)) => bail!("--class given, but the run is unconditional"),
         (None, None) => None,
@@ -346,6 +365,28 @@ fn sample(args: SampleArgs, device: &Device) -> Result<()> {
         println!("samples: {}", out.display());
     }
     Ok(())
+}
+
+/// Steps per interpolation row (both ends included).
+const INTERP_STEPS: usize = 10;
+
+/// `rows` linear paths of [`INTERP_STEPS`] latents, from the first latent of each row's pair to
+/// the second: `z = (1 - t) z0 + t z1`, `t = 0, 1/9, ..., 1`.
+///
+/// # Shapes
+/// - `z`: `[rows * INTERP_STEPS, z_dim]` (only the first `2 * rows` are used)
+/// - output: `[rows * INTERP_STEPS, z_dim]`, row-major
+fn interpolate_latents(z: Tensor<2>, rows: usize) -> Tensor<2> {
+    let [_, z_dim] = z.dims();
+    let device = z.device();
+    let ends = z.narrow(0, 0, 2 * rows).reshape([rows, 2, z_dim]);
+    let (z0, z1) = (ends.clone().narrow(1, 0, 1), ends.narrow(1, 1, 1)); // [rows, 1, z_dim]
+    let t: Vec<f32> = (0..INTERP_STEPS)
+        .map(|i| i as f32 / (INTERP_STEPS - 1) as f32)
+        .collect();
+    let t = Tensor::<1>::from_floats(t.as_slice(), &device).reshape([1, INTERP_STEPS, 1]);
+    let path = z0.clone() + (z1 - z0) * t; // [rows, steps, z_dim]
+    path.reshape([rows * INTERP_STEPS, z_dim])
 }
 
 fn write_uint8_nhwc(images: Tensor<4>, path: &Path) -> Result<()> {
