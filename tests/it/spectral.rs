@@ -270,3 +270,23 @@ fn embedding_matches_torch() {
         vec![("grad_weight", grad(&l.weight, g))]
     });
 }
+
+/// The README's "Spectral normalisation in a few lines", kept compiling and true.
+#[test]
+fn readme_snippet_runs() -> Result<(), Box<dyn std::error::Error>> {
+    let device = sngan::device("flex")?.autodiff();
+    let conv = SnConv2dConfig::new([3, 64], [3, 3])
+        .with_padding([1, 1])
+        .with_sn(Some(SpectralNormConfig::new().with_eps(1e-6))) // StudioGAN's eps; None = plain conv
+        .init(&device);
+    let u0 = values(sn(&conv).u.value());
+    let y = conv.forward(Tensor::zeros([8, 3, 32, 32], &device)); // training forward: u, v advance
+    assert_eq!(y.dims(), [8, 64, 32, 32]);
+    assert_ne!(values(sn(&conv).u.value()), u0);
+    assert!(conv.sigma().expect("normalised").value() > 0.0);
+    let eval = conv.valid(); // eval: u, v stay put
+    let u1 = values(sn(&eval).u.value());
+    let _ = eval.forward(Tensor::zeros([1, 3, 32, 32], &device.clone().inner()));
+    assert_eq!(values(sn(&eval).u.value()), u1);
+    Ok(())
+}
