@@ -3,6 +3,7 @@
 mod configs;
 mod models;
 mod spectral;
+mod train;
 
 use sngan::burn::prelude::*;
 

@@ -47,7 +47,11 @@ fn main() -> ExitCode {
 type Result = std::result::Result<(), String>;
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    // `cargo xtask` sets the variable when it runs the binary; the build-time value would
+    // point at whichever checkout first built a shared `target/`.
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
+    manifest
         .parent()
         .expect("xtask sits in the workspace")
         .to_path_buf()

@@ -10,8 +10,9 @@ use npyz::WriterBuilder;
 use sngan::burn::prelude::*;
 use sngan::burn::store::ModuleRecord;
 use sngan::burn::tensor::Bytes;
+use sngan::metrics::{FidReference, ImagesRef, Metric, Protocol, Reference};
 use sngan::models::presets;
-use sngan::train::{RunOptions, TrainConfig};
+use sngan::train::{Dataset, Gan, RunOptions, TrainConfig, TrainError};
 
 /// Spectrally normalised GANs on Burn.
 #[derive(Parser)]
@@ -87,6 +88,23 @@ struct TrainArgs {
     /// Continue from the run directory's latest checkpoint.
     #[arg(long)]
     resume: bool,
+    /// Score every N G steps (and at the end) into metrics.csv: the MNIST yardstick on MNIST
+    /// runs, IS (and FID with --fid-ref) given --inception. Default: the config's checkpoint
+    /// interval.
+    #[arg(long, value_name = "N")]
+    eval_every: Option<usize>,
+    /// FID Inception weights (`sngan fetch inception`): adds IS and FID to the periodic scores.
+    #[arg(long)]
+    inception: Option<PathBuf>,
+    /// Reference statistics of the real data for the periodic FID (`sngan stats`).
+    #[arg(long, value_name = "NPZ")]
+    fid_ref: Option<PathBuf>,
+    /// Samples per periodic Inception score (default: the protocol's count).
+    #[arg(long, value_name = "N")]
+    eval_samples: Option<usize>,
+    /// Protocol of the periodic Inception scores: sngan-paper, mmgen, studiogan.
+    #[arg(long)]
+    protocol: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -161,7 +179,7 @@ fn main() -> Result<()> {
     };
     match cli.command {
         None => quickstart(&device),
-        Some(Command::Train(args)) => train(args, None, &device).map(|_| ()),
+        Some(Command::Train(args)) => train(args, &device).map(|_| ()),
         Some(Command::Sample(args)) => sample(args, &device),
         Some(Command::Models) => models(&device),
         Some(Command::WriteConfigs { dir }) => write_configs(&dir),
@@ -190,8 +208,7 @@ fn quickstart(device: &Device) -> Result<()> {
         embedded_mnist().display()
     );
     println!("(run `sngan --help` for the other commands)");
-    let evaluator = mnist_evaluator(&device.clone().inner())?;
-    let summary = train(TrainArgs::default(), Some(evaluator), device)?;
+    let summary = train(TrainArgs::default(), device)?;
     println!("sample grid, one row per class: {}", summary.grid.display());
     let report = mnist_scores(&summary.gan, &device.clone().inner())?;
     println!(
@@ -203,28 +220,84 @@ fn quickstart(device: &Device) -> Result<()> {
     Ok(())
 }
 
-/// The MNIST yardstick every 500 steps, as `metrics.csv` columns.
-fn mnist_evaluator(device: &Device) -> Result<sngan::train::Evaluator> {
-    let device = device.clone();
-    // Build the classifier and the reference statistics once, up front.
-    let _ = mnist_yardstick(&device)?;
-    Ok(sngan::train::Evaluator {
-        every: 500,
-        names: vec![
-            "mnist_class_accuracy".into(),
-            "mnist_fid".into(),
-            "mnist_is".into(),
-        ],
+type Scorer = Box<dyn Fn(&Gan) -> Result<Vec<f64>> + Send + Sync>;
+
+/// The periodic scores of a run, as `metrics.csv` columns: the MNIST yardstick on MNIST runs,
+/// IS (and FID given reference statistics) with Inception weights.
+fn evaluator(
+    args: &TrainArgs,
+    config: &TrainConfig,
+    device: &Device,
+) -> Result<Option<sngan::train::Evaluator>> {
+    let mut names: Vec<String> = Vec::new();
+    let mut scorers: Vec<Scorer> = Vec::new();
+    if config.data.dataset == Dataset::Mnist && config.generator.n_classes() == Some(10) {
+        // Build the classifier and the reference statistics once, up front.
+        let _ = mnist_yardstick(device)?;
+        names.extend(["mnist_class_accuracy", "mnist_fid", "mnist_is"].map(String::from));
+        let device = device.clone();
+        scorers.push(Box::new(move |gan| mnist_scores(gan, &device)));
+    }
+    if let Some(weights) = &args.inception {
+        let protocol = protocol(args.protocol.as_deref().unwrap_or("sngan-paper"))?;
+        let extractor = extractor(weights, device)?;
+        let reference = args.fid_ref.as_deref().map(Reference::read).transpose()?;
+        let n = args.eval_samples.unwrap_or(protocol.n_fake);
+        let metrics = match reference {
+            Some(_) => vec![Metric::Is, Metric::Fid],
+            None => vec![Metric::Is],
+        };
+        names.extend(["is_mean", "is_std"].map(String::from));
+        if reference.is_some() {
+            names.push("fid".into());
+        }
+        let device = device.clone();
+        scorers.push(Box::new(move |gan| {
+            let (bytes, shape) = generate(gan, n, None, &device)?;
+            let report = sngan::metrics::evaluate(
+                Some(&extractor),
+                ImagesRef::new(&bytes, shape)?,
+                reference.as_ref(),
+                &metrics,
+                &protocol,
+                None,
+                None,
+            )?;
+            let is = report.is.context("no IS in the report")?;
+            Ok([is.mean, is.std].into_iter().chain(report.fid).collect())
+        }));
+    }
+    if scorers.is_empty() {
+        if args.eval_every.is_some() {
+            bail!(
+                "--eval-every: nothing to score; give --inception WEIGHTS (or train a conditional MNIST run)"
+            );
+        }
+        return Ok(None);
+    }
+    Ok(Some(sngan::train::Evaluator {
+        every: args.eval_every.unwrap_or(config.checkpoint_every),
+        names,
         score: std::sync::Arc::new(move |gan| {
-            mnist_scores(gan, &device).map_err(|e| sngan::train::TrainError::Invalid {
-                path: embedded_mnist(),
-                message: format!("MNIST yardstick: {e}"),
-            })
+            let mut scores = Vec::new();
+            for scorer in &scorers {
+                scores.extend(scorer(gan).map_err(|e| TrainError::Score {
+                    step: gan.step,
+                    message: format!("{e:#}"),
+                })?);
+            }
+            Ok(scores)
         }),
+    }))
+}
+
+fn protocol(name: &str) -> Result<Protocol> {
+    Protocol::from_name(name).with_context(|| {
+        format!("unknown protocol '{name}': expected sngan-paper, mmgen or studiogan")
     })
 }
 
-type Yardstick = (sngan::metrics::MnistYardstick, sngan::metrics::FidReference);
+type Yardstick = (sngan::metrics::MnistYardstick, FidReference);
 
 /// The shipped MNIST classifier and its feature statistics of the embedded test split.
 fn mnist_yardstick(device: &Device) -> Result<&'static Yardstick> {
@@ -234,35 +307,20 @@ fn mnist_yardstick(device: &Device) -> Result<&'static Yardstick> {
     }
     let yardstick = sngan::metrics::MnistYardstick::new(device)?;
     let real = sngan::data::load_mnist(&embedded_mnist(), sngan::data::MnistSplit::Test, true)?;
-    let view = sngan::metrics::ImagesRef::new(&real.pixels, [real.labels.len(), 28, 28, 1])?;
-    let reference = sngan::metrics::FidReference::new(yardstick.stats(view)?)?;
+    let view = ImagesRef::new(&real.pixels, [real.labels.len(), 28, 28, 1])?;
+    let reference = FidReference::new(yardstick.stats(view)?)?;
     Ok(CELL.get_or_init(|| (yardstick, reference)))
 }
 
 /// 1,000 conditional samples (100 per digit, interleaved), judged by the project's MNIST classifier:
 /// `[fraction classified as the digit asked for, classifier-FID vs the test split, classifier-IS]`.
-fn mnist_scores(gan: &sngan::train::Gan, device: &Device) -> Result<Vec<f64>> {
-    use sngan::burn::tensor::ops::{InterpolateMode, InterpolateOptions};
+fn mnist_scores(gan: &Gan, device: &Device) -> Result<Vec<f64>> {
     let (yardstick, reference) = mnist_yardstick(device)?;
     // Classes interleaved, so each of IS's 10 splits holds every digit.
     let labels: Vec<u8> = (0..1000u32).map(|i| (i % 10) as u8).collect();
-    let ids: Vec<i64> = labels.iter().map(|&k| k as i64).collect();
-    let y = Tensor::<1, Int>::from_data(
-        sngan::burn::tensor::TensorData::new(ids, [labels.len()]),
-        device,
-    );
-    let z =
-        sngan::train::HostRng::new(1).latents(labels.len(), gan.config().generator.z_dim(), device);
     // The run trains on MNIST resized to 32x32; the classifier reads 28x28.
-    let images = gan.sampler().forward(z, Some(y));
-    let options = InterpolateOptions::new(InterpolateMode::Bilinear).with_output_size([28, 28]);
-    let images = sngan::burn::tensor::module::interpolate(images, options);
-    let (bytes, shape) = to_uint8_nhwc(images)?;
-    let report = yardstick.evaluate(
-        sngan::metrics::ImagesRef::new(&bytes, shape)?,
-        reference,
-        Some(&labels),
-    )?;
+    let (bytes, shape) = generate(gan, labels.len(), Some([28, 28]), device)?;
+    let report = yardstick.evaluate(ImagesRef::new(&bytes, shape)?, reference, Some(&labels))?;
     Ok(vec![
         report.class_accuracy.unwrap_or(0.0),
         report.fid,
@@ -270,11 +328,44 @@ fn mnist_scores(gan: &sngan::train::Gan, device: &Device) -> Result<Vec<f64>> {
     ])
 }
 
-fn train(
-    args: TrainArgs,
-    evaluator: Option<sngan::train::Evaluator>,
+/// `n` samples of the run's sampler (the EMA when there is one) as uint8 NHWC, from the fixed
+/// scoring seed 1, with classes `i % n_classes` when conditional; bilinearly resized to
+/// `size` if given. Drawn 250 at a time to bound memory.
+fn generate(
+    gan: &Gan,
+    n: usize,
+    size: Option<[usize; 2]>,
     device: &Device,
-) -> Result<sngan::train::RunSummary> {
+) -> Result<(Vec<u8>, [usize; 4])> {
+    use sngan::burn::tensor::ops::{InterpolateMode, InterpolateOptions};
+    let g = gan.sampler();
+    let (z_dim, n_classes) = (
+        gan.config().generator.z_dim(),
+        gan.config().generator.n_classes(),
+    );
+    let mut rng = sngan::train::HostRng::new(1);
+    let mut bytes = Vec::new();
+    let mut shape = [0; 4];
+    for lo in (0..n).step_by(250) {
+        let b = (n - lo).min(250);
+        let z = rng.latents(b, z_dim, device);
+        let y = n_classes.map(|k| {
+            let ids: Vec<i64> = (lo..lo + b).map(|i| (i % k) as i64).collect();
+            Tensor::<1, Int>::from_data(sngan::burn::tensor::TensorData::new(ids, [b]), device)
+        });
+        let mut images = g.forward(z, y);
+        if let Some(size) = size {
+            let options = InterpolateOptions::new(InterpolateMode::Bilinear).with_output_size(size);
+            images = sngan::burn::tensor::module::interpolate(images, options);
+        }
+        let (chunk, [_, h, w, c]) = to_uint8_nhwc(images)?;
+        bytes.extend(chunk);
+        shape = [n, h, w, c];
+    }
+    Ok((bytes, shape))
+}
+
+fn train(args: TrainArgs, device: &Device) -> Result<sngan::train::RunSummary> {
     let config = match &args.config {
         Some(path) => TrainConfig::load(path)
             .with_context(|| format!("{}: not a training config", path.display()))?,
@@ -295,7 +386,7 @@ fn train(
     let options = RunOptions {
         stop_at: args.iters,
         resume: args.resume,
-        evaluator,
+        evaluator: evaluator(&args, &config, &device.clone().inner())?,
         ..RunOptions::new(out.clone())
     };
     println!("run directory: {}", out.display());
@@ -390,17 +481,7 @@ fn interpolate_latents(z: Tensor<2>, rows: usize) -> Tensor<2> {
 }
 
 fn write_uint8_nhwc(images: Tensor<4>, path: &Path) -> Result<()> {
-    let [n, c, h, w] = images.dims();
-    let nhwc = images.permute([0, 2, 3, 1]);
-    let values: Vec<f32> = nhwc
-        .into_data()
-        .convert::<f32>()
-        .try_to_vec::<f32>()
-        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    let bytes: Vec<u8> = values
-        .iter()
-        .map(|v| (v * 127.5 + 127.5).round().clamp(0.0, 255.0) as u8)
-        .collect();
+    let (bytes, [n, h, w, c]) = to_uint8_nhwc(images)?;
     let shape = [n as u64, h as u64, w as u64, c as u64];
     let tmp = path.with_extension("partial");
     {
@@ -522,7 +603,6 @@ fn stats(dataset: &str, data: &Path, out: &Path, inception: &Path, device: &Devi
 }
 
 fn eval(args: EvalArgs, device: &Device) -> Result<()> {
-    use sngan::metrics::{FidReference, Images, Metric, MnistYardstick, Protocol, Reference};
     if let (Some(a), Some(b)) = (&args.stats, &args.reference) {
         println!("FID {}", sngan::metrics::fid_from_files(a, b)?);
         return Ok(());
@@ -531,28 +611,18 @@ fn eval(args: EvalArgs, device: &Device) -> Result<()> {
         .samples
         .as_ref()
         .context("give --samples FILE (or --stats A.npz --ref B.npz)")?;
-    let fake = Images::read(samples)?;
+    let fake = sngan::metrics::Images::read(samples)?;
     let metrics = Metric::parse_list(&args.metrics)?;
-    let protocol = Protocol::from_name(&args.protocol)
-        .with_context(|| format!("unknown protocol '{}'", args.protocol))?;
-    let reference = args
-        .reference
-        .as_ref()
-        .map(|r| Reference::read(r))
-        .transpose()?;
+    let protocol = protocol(&args.protocol)?;
+    let reference = args.reference.as_deref().map(Reference::read).transpose()?;
     let ex = args
         .inception
         .as_ref()
         .map(|w| extractor(w, device))
         .transpose()?;
-    let mnist = if metrics.contains(&Metric::Mnist) {
-        let yardstick = MnistYardstick::new(device)?;
-        let real = sngan::data::load_mnist(&embedded_mnist(), sngan::data::MnistSplit::Test, true)?;
-        let view = sngan::metrics::ImagesRef::new(&real.pixels, [real.labels.len(), 28, 28, 1])?;
-        let reference = FidReference::new(yardstick.stats(view)?)?;
-        Some((yardstick, reference))
-    } else {
-        None
+    let mnist = match metrics.contains(&Metric::Mnist) {
+        true => Some(mnist_yardstick(device)?),
+        false => None,
     };
     let report = sngan::metrics::evaluate(
         ex.as_ref(),
@@ -560,7 +630,7 @@ fn eval(args: EvalArgs, device: &Device) -> Result<()> {
         reference.as_ref(),
         &metrics,
         &protocol,
-        mnist.as_ref().map(|(y, r)| (y, r)),
+        mnist.map(|(y, r)| (y, r)),
         None,
     )?;
     println!("{report}");

@@ -136,7 +136,9 @@ impl std::str::FromStr for DatasetName {
 }
 
 /// ImageNet preprocessing conventions for [`open`].
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub enum ImageNetStyle {
     /// BSSN: centre square (floor), `cv2.resize` INTER_LINEAR.
     #[default]

@@ -38,7 +38,7 @@ pub struct Pipeline {
 }
 
 /// The CelebA crops of the GAN literature (image 178 wide x 218 high).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum CelebaCrop {
     /// BSSN: 128x128 at (25, 45) (floor centring), `cv2.resize` to the output
     /// (exact 2x to 64 = 2x2 mean). `fjxmlzn/BSN dataset_preprocess/CelebA/preprocess.py`.

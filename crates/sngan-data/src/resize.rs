@@ -10,7 +10,7 @@
 use crate::image::Image;
 
 /// Which reference resize to reproduce.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Filter {
     /// `cv2.resize(img, (w, h))` with the default `INTER_LINEAR` (2-tap, no antialiasing); an
     /// exact 2x reduction in both directions is OpenCV's INTER_AREA path, the BSSN 2x2 mean.

@@ -16,6 +16,7 @@ use crate::blocks::batch_norm::{BatchNorm, BatchNormConfig, Condition, Condition
 use crate::blocks::resblock::{
     DiscBlock, DiscBlockConfig, GenBlock, GenBlockConfig, HiddenChannels,
 };
+use crate::blocks::tangent::Pass;
 use crate::init::{LayerKind, WeightInit};
 
 /// Configuration of a [`ResNetGenerator`].
@@ -310,16 +311,25 @@ impl ResNetDiscriminator {
     /// - `x`: `[batch, 3, H, W]`; `y`: `[batch]` class ids (projection only)
     /// - output: `[batch, 1]` logits
     pub fn forward(&self, x: Tensor<4>, y: Option<Tensor<1, Int>>) -> Tensor<2> {
+        self.forward_pass(x, y, Pass::Plain)
+    }
+
+    /// [`forward`](Self::forward), or a tangent pass on a pair (see [`Pass`]).
+    ///
+    /// # Panics
+    /// A tangent pass through self-attention, which is not piecewise linear.
+    pub fn forward_pass(&self, x: Tensor<4>, y: Option<Tensor<1, Int>>, pass: Pass) -> Tensor<2> {
         let mut h = x;
         for (i, block) in self.blocks.iter().enumerate() {
-            h = block.forward(h);
+            h = block.forward_pass(h, pass);
             if i + 1 == self.attention_after
                 && let Some(attention) = &self.attention
             {
+                assert_eq!(pass, Pass::Plain, "self-attention has no tangent pass");
                 h = attention.forward(h);
             }
         }
-        let h = relu(h).sum_dims_squeeze::<2, _>(&[2, 3]); // [batch, c] global sum pool
+        let h = pass.relu(h).sum_dims_squeeze::<2, _>(&[2, 3]); // [batch, c] global sum pool
         let out = self.linear1.forward(h.clone());
         project(out, h, self.embedding.as_ref(), y)
     }

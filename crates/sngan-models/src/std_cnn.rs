@@ -4,13 +4,14 @@
 
 use burn::module::Param;
 use burn::prelude::*;
-use burn::tensor::activation::{leaky_relu, relu, tanh};
+use burn::tensor::activation::{relu, tanh};
 use sngan_spectral::{
     SnConv2d, SnConv2dConfig, SnConvTranspose2d, SnConvTranspose2dConfig, SnEmbedding,
     SnEmbeddingConfig, SnLinear, SnLinearConfig, SpectralNormConfig,
 };
 
 use crate::blocks::batch_norm::{BatchNorm, BatchNormConfig, Condition, Conditioning, GenNorm};
+use crate::blocks::tangent::Pass;
 use crate::init::{LayerKind, WeightInit};
 use crate::resnet::project;
 
@@ -259,6 +260,11 @@ impl StdCnnDiscriminator {
     /// - `x`: `[batch, channels, M, M]`; `y`: `[batch]` class ids (projection only)
     /// - output: `[batch, 1]` logits
     pub fn forward(&self, x: Tensor<4>, y: Option<Tensor<1, Int>>) -> Tensor<2> {
+        self.forward_pass(x, y, Pass::Plain)
+    }
+
+    /// [`forward`](Self::forward), or a tangent pass on a pair (see [`Pass`]).
+    pub fn forward_pass(&self, x: Tensor<4>, y: Option<Tensor<1, Int>>, pass: Pass) -> Tensor<2> {
         let [batch, _, _, _] = x.dims();
         let mut h = x;
         let gamma = self.gamma.as_ref().map(Param::val);
@@ -267,7 +273,7 @@ impl StdCnnDiscriminator {
                 Some(g) => conv.forward_with_gamma(h, g.clone()),
                 None => conv.forward(h),
             };
-            h = leaky_relu(y, self.leak);
+            h = pass.leaky_relu(y, self.leak);
         }
         let h = h.reshape([batch as i32, -1]);
         let out = match gamma {

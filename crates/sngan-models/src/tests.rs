@@ -199,3 +199,52 @@ fn orthogonal_regularization_matches_its_gradient_formula() {
         "the shared embedding is skipped"
     );
 }
+
+#[test]
+fn tangent_pass_is_the_input_gradient_along_the_direction() {
+    let device = device().autodiff();
+    device.seed(1);
+    let mut checked = 0;
+    for preset in presets() {
+        // Without SN each forward is the same function (no power iteration between passes).
+        let (d, n_classes) = match narrow_d(&preset.discriminator) {
+            DiscriminatorConfig::StdCnn(c) => (
+                DiscriminatorConfig::StdCnn(c.clone().with_sn(None)),
+                c.n_classes,
+            ),
+            DiscriminatorConfig::ResNet(c) => (
+                DiscriminatorConfig::ResNet(c.clone().with_sn(None)),
+                c.n_classes,
+            ),
+        };
+        let d = d.init(&device);
+        let size = preset.generator.image_size();
+        let shape = [2, preset.generator.image_channels(), size, size];
+        let x = Tensor::<4>::random(shape, Distribution::Uniform(-1.0, 1.0), &device);
+        let t = Tensor::<4>::random(shape, Distribution::Normal(0.0, 1.0), &device);
+        let y = n_classes.map(|_| Tensor::<1, Int>::from_ints([0, 2], &device));
+        let Some(tangent) = d.directional_derivative(x.clone(), t.clone(), y.clone()) else {
+            continue; // self-attention
+        };
+        let probe = x.require_grad();
+        let grads = d.forward(probe.clone(), y).sum().backward();
+        let g = Tensor::<4>::from_inner(probe.grad(&grads).expect("input gradient"));
+        let expected = (g * t).sum_dim(1).sum_dim(2).sum_dim(3).reshape([2, 1]);
+        let (a, e): (Vec<f32>, Vec<f32>) = (
+            tangent.into_data().convert::<f32>().try_to_vec().unwrap(),
+            expected.into_data().convert::<f32>().try_to_vec().unwrap(),
+        );
+        for (a, e) in a.iter().zip(&e) {
+            assert!(
+                (a - e).abs() <= 1e-4 * e.abs().max(1.0),
+                "{}: tangent {a} vs v . grad {e}",
+                preset.name
+            );
+        }
+        checked += 1;
+    }
+    assert!(
+        checked >= 8,
+        "attention-free discriminators checked: {checked}"
+    );
+}

@@ -4,6 +4,7 @@
 
 use burn::prelude::*;
 
+use crate::blocks::tangent::Pass;
 use crate::init::WeightInit;
 use crate::params::count_parameters;
 use crate::resnet::{
@@ -145,6 +146,35 @@ impl Discriminator {
             Discriminator::StdCnn(d) => d.forward(x, y),
             Discriminator::ResNet(d) => d.forward(x, y),
         }
+    }
+
+    /// The directional derivative `t_i . grad_x D(x_i)` of every sample's logit, differentiable
+    /// in D's parameters, with each ReLU's slope taken at `x` (see [`Pass`]); `None` for a D
+    /// with self-attention, which is not piecewise linear. Advances the spectral-norm vectors
+    /// once, like a forward.
+    ///
+    /// # Shapes
+    /// - `x`, `t`: `[batch, channels, size, size]`; `y`: `[batch]` class ids for projection
+    /// - output: `[batch, 1]`
+    pub fn directional_derivative(
+        &self,
+        x: Tensor<4>,
+        t: Tensor<4>,
+        y: Option<Tensor<1, Int>>,
+    ) -> Option<Tensor<2>> {
+        if let Discriminator::ResNet(d) = self
+            && d.attention.is_some()
+        {
+            return None;
+        }
+        let batch = x.dims()[0];
+        let pair = Tensor::cat(vec![x.clone(), x + t], 0);
+        let y = y.map(|y| Tensor::cat(vec![y.clone(), y], 0));
+        let out = match self {
+            Discriminator::StdCnn(d) => d.forward_pass(pair, y, Pass::Tangent),
+            Discriminator::ResNet(d) => d.forward_pass(pair, y, Pass::Tangent),
+        };
+        Some(out.clone().narrow(0, batch, batch) - out.narrow(0, 0, batch))
     }
 }
 

@@ -2,9 +2,11 @@
 //! that `configs/<stem>.json` stores (round-trip tested) and the examples load.
 
 use burn::prelude::*;
+use sngan_data::{CelebaCrop, Filter, ImageNetStyle, OpenOptions};
 use sngan_models::{DiscriminatorConfig, GeneratorConfig};
 
 use crate::loss::Loss;
+use crate::penalty::GradientPenaltyConfig;
 
 /// Adam's settings for one network (PyTorch's parameterisation; Burn's default eps differs).
 #[derive(Config, Debug, PartialEq)]
@@ -63,20 +65,79 @@ impl Dataset {
     }
 }
 
-/// Which images a run reads; the path is given at run time (`--data`).
+/// A split of a data set (each reader accepts those its data set has).
+#[derive(Config, Debug, PartialEq, Eq, Copy)]
+pub enum Split {
+    /// The training split.
+    Train,
+    /// The test split.
+    Test,
+    /// STL-10's 100,000 unlabelled images.
+    Unlabeled,
+    /// STL-10 train + unlabelled.
+    TrainUnlabeled,
+    /// Train + test.
+    TrainTest,
+    /// CelebA's validation split.
+    Valid,
+    /// Every image (CelebA).
+    All,
+}
+
+impl Split {
+    /// The data crate's name for it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Split::Train => "train",
+            Split::Test => "test",
+            Split::Unlabeled => "unlabeled",
+            Split::TrainUnlabeled => "train+unlabeled",
+            Split::TrainTest => "train+test",
+            Split::Valid => "valid",
+            Split::All => "all",
+        }
+    }
+}
+
+/// Which images a run reads and how they are prepared; the path is given at run time (`--data`).
+/// Every `None` keeps the reader's default, which reproduces the BSSN inputs.
 #[derive(Config, Debug, PartialEq)]
 pub struct DataConfig {
     /// The data set.
     pub dataset: Dataset,
-    /// Split (`train`, `test`, STL-10 `unlabeled`, ...); `None` is the one GAN papers train on.
+    /// Split; `None` is the one GAN papers train on (STL-10 unlabelled, CelebA all, else train).
     #[config(default = "None")]
-    pub split: Option<String>,
+    pub split: Option<Split>,
     /// Side the images are resized to; `None` keeps the reader's default.
     #[config(default = "None")]
     pub size: Option<usize>,
+    /// Resize filter.
+    #[config(default = "None")]
+    pub filter: Option<Filter>,
+    /// CelebA crop (BSSN 128 by default; mimicry's centre 178, DCGAN's 108, torchvision's 140).
+    #[config(default = "None")]
+    pub celeba_crop: Option<CelebaCrop>,
+    /// ImageNet crop and resize convention (BSSN by default, or BigGAN's).
+    #[config(default = "None")]
+    pub imagenet_style: Option<ImageNetStyle>,
     /// Random horizontal flips.
     #[config(default = false)]
     pub flip: bool,
+}
+
+impl DataConfig {
+    /// The reader options this config asks for.
+    pub fn open_options(&self) -> OpenOptions {
+        let defaults = OpenOptions::default();
+        OpenOptions {
+            split: self.split.map(|s| s.name().to_string()),
+            size: self.size,
+            filter: self.filter,
+            celeba_crop: self.celeba_crop.unwrap_or(defaults.celeba_crop),
+            imagenet_style: self.imagenet_style.unwrap_or(defaults.imagenet_style),
+            ..defaults
+        }
+    }
 }
 
 /// One training run.
@@ -117,6 +178,9 @@ pub struct TrainConfig {
     /// BigGAN's orthogonal regularisation strength on G (shared embedding excluded).
     #[config(default = "None")]
     pub ortho_reg: Option<f64>,
+    /// WGAN-GP on D (the BSN gamma runs).
+    #[config(default = "None")]
+    pub gradient_penalty: Option<GradientPenaltyConfig>,
     /// Seed of weights, latents, labels and data order.
     #[config(default = 0)]
     pub seed: u64,

@@ -36,6 +36,17 @@ pub enum TrainError {
         /// What was expected and found.
         message: String,
     },
+    /// The configuration asks for something its networks cannot do.
+    #[error("{0}")]
+    Config(String),
+    /// A periodic score could not be computed.
+    #[error("periodic scores at G step {step}: {message}")]
+    Score {
+        /// The G step.
+        step: usize,
+        /// What failed.
+        message: String,
+    },
 }
 
 /// `map_err` helper for I/O on `path`.

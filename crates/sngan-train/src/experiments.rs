@@ -1,16 +1,19 @@
 //! Every seeded experiment as a typed preset (its `configs/<stem>.json` is written from here by
 //! `cargo xtask configs`), with the source of each hyper-parameter named beside it.
 
+use sngan_data::CelebaCrop;
 use sngan_models::std_cnn::{DenseNorm, StdCnnDiscriminatorConfig, StdCnnGeneratorConfig};
 use sngan_models::{DiscriminatorConfig, GeneratorConfig, Preset, presets};
 use sngan_spectral::{SigmaMode, SpectralNormConfig};
 
-use crate::config::{AdamSettings, DataConfig, Dataset, EmaConfig, TrainConfig};
+use crate::config::{AdamSettings, DataConfig, Dataset, EmaConfig, Split, TrainConfig};
 use crate::loss::Loss;
+use crate::penalty::GradientPenaltyConfig;
 
 /// The quick-start: a narrow conditional SNGAN standard CNN (base width 8 instead of the paper's
 /// 64; class-conditional BN in G, projection in D) on the 10,000-image MNIST test split resized to
-/// 32x32, hinge loss, one D step per G step, sized to finish in a few minutes on a laptop CPU.
+/// 32x32, hinge loss, one D step per G step, G sampled through an EMA, sized to finish in a few
+/// minutes on a laptop CPU.
 pub fn mnist_quickstart() -> TrainConfig {
     let generator = StdCnnGeneratorConfig::new(4)
         .with_width(8)
@@ -20,22 +23,27 @@ pub fn mnist_quickstart() -> TrainConfig {
         .with_width(8)
         .with_n_classes(Some(10))
         .with_image_channels(1);
-    let adam = AdamSettings::new(2e-4, 0.5, 0.999); // chainer-gan-lib's n_dis = 1 setting
+    // chainer-gan-lib's n_dis = 1 setting (Adam 2e-4, (0.5, 0.999)) for D; G at 5x that rate and
+    // sampled through an EMA: measured on this data, the class accuracy of the samples reaches
+    // 94% at step 1000 where equal rates without EMA reach 27%.
+    let adam_d = AdamSettings::new(2e-4, 0.5, 0.999);
+    let adam_g = AdamSettings::new(1e-3, 0.5, 0.999);
     TrainConfig::new(
         "mnist_quickstart".into(),
         GeneratorConfig::StdCnn(generator),
         DiscriminatorConfig::StdCnn(discriminator),
         DataConfig::new(Dataset::Mnist)
-            .with_split(Some("test".into()))
+            .with_split(Some(Split::Test))
             .with_size(Some(32)),
-        adam.clone(),
-        adam,
-        1500,
+        adam_g,
+        adam_d,
+        1000,
     )
     .with_loss(Loss::Hinge)
     .with_n_dis(1)
     .with_batch_size(64)
     .with_g_batch_size(64)
+    .with_ema(Some(EmaConfig::new(0.99, 0)))
     .with_log_every(100)
     .with_sample_every(500)
     .with_checkpoint_every(500)
@@ -143,7 +151,7 @@ pub fn sngan_cifar10_resnet_projection() -> TrainConfig {
 
 fn stl10_48() -> DataConfig {
     DataConfig::new(Dataset::Stl10)
-        .with_split(Some("unlabeled".into()))
+        .with_split(Some(Split::Unlabeled))
         .with_size(Some(48))
         .with_flip(true)
 }
@@ -183,12 +191,13 @@ pub fn sngan_stl10_resnet() -> TrainConfig {
     .with_lr_decay_start(Some(0))
 }
 
-/// SNGAN ResNet on CelebA 64x64 as mimicry trains it (recipe as STL-10). mimicry crops the
-/// centre 178 px; the data reader's default crop is the BSSN one (128 at (25, 45)).
+/// SNGAN ResNet on CelebA 64x64 as mimicry trains it (recipe as STL-10), on mimicry's centre
+/// 178 px crop resized with PIL bilinear.
 pub fn sngan_celeba64_resnet() -> TrainConfig {
     let adam = AdamSettings::new(2e-4, 0.0, 0.9);
     let data = DataConfig::new(Dataset::CelebA)
         .with_size(Some(64))
+        .with_celeba_crop(Some(CelebaCrop::Mimicry178))
         .with_flip(true);
     run(
         "sngan_celeba64_resnet",
@@ -302,8 +311,7 @@ fn bsn_adam() -> AdamSettings {
 /// 64, Adam 1e-4 (0.5, 0.999), n_dis 1, 400k steps; D normalised by SN, BSN, SSN (SN x c) or BSSN
 /// (BSN x c), with c = 1.5, one point of the searched grid {0.7, ..., 4.0}; and the two learnable-
 /// gamma runs (one shared gain, or one per layer), which the BSN code trains with a Wasserstein
-/// loss plus a gradient penalty (lambda 10). Burn 0.22 cannot differentiate through a gradient, so
-/// these two configs train the Wasserstein loss without the penalty.
+/// loss plus a gradient penalty (lambda 10, `same_gamma-CNN/gan/gan.py`).
 pub fn bsn_cifar10_grid() -> Vec<TrainConfig> {
     let cases: [(&str, SigmaMode, f64, bool, bool); 6] = [
         ("bsn_cifar10_sn", SigmaMode::Standard, 1.0, false, false),
@@ -363,6 +371,7 @@ pub fn bsn_cifar10_grid() -> Vec<TrainConfig> {
             }
             if same_gamma || diff_gamma {
                 config.loss = Loss::Wasserstein;
+                config.gradient_penalty = Some(GradientPenaltyConfig::new());
             }
             config
         })

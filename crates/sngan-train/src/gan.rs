@@ -47,6 +47,8 @@ pub struct StepStats {
     pub d_real: f32,
     /// Mean D logit on the last fake batch.
     pub d_fake: f32,
+    /// Gradient penalty of the last D step (included in `loss_d`), when the run has one.
+    pub loss_gp: Option<f32>,
 }
 
 fn adam(settings: &AdamSettings) -> ModuleOptimizer {
@@ -114,12 +116,26 @@ impl Gan {
             let y_fake = n_classes.map(|n| self.rng.classes(b, n, &self.device));
             // G in training mode (BN batch statistics, running stats advance) but no graph.
             let fake = self.g.clone().no_grad().forward(z, y_fake.clone());
-            let d_real = self.d.forward(batch.images, y_real);
-            let d_fake = self.d.forward(fake, y_fake);
+            let d_real = self.d.forward(batch.images.clone(), y_real.clone());
+            let d_fake = self.d.forward(fake.clone(), y_fake);
             stats.d_real = d_real.clone().mean().into_scalar::<f32>();
             stats.d_fake = d_fake.clone().mean().into_scalar::<f32>();
-            let loss = config.loss.discriminator(d_real, d_fake);
-            stats.loss_d = finite(loss.clone().into_scalar::<f32>(), "loss_d", self.step)?;
+            let mut loss = config.loss.discriminator(d_real, d_fake);
+            let mut loss_d = loss.clone().into_scalar::<f32>();
+            if let Some(gp) = &config.gradient_penalty {
+                let alpha = self.rng.mixing(b, &self.device);
+                let penalty = gp
+                    .penalty(&self.d, batch.images, fake, alpha, y_real)
+                    .ok_or_else(|| {
+                        TrainError::Config(
+                            "gradient_penalty needs a piecewise-linear discriminator; this one has self-attention".into(),
+                        )
+                    })?;
+                stats.loss_gp = Some(finite(penalty.value, "loss_gp", self.step)?);
+                loss_d += penalty.value;
+                loss = loss + penalty.surrogate;
+            }
+            stats.loss_d = finite(loss_d, "loss_d", self.step)?;
             let grads = GradientsParams::from_grads(loss.backward(), &self.d);
             self.d = self
                 .opt_d

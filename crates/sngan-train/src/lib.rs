@@ -10,15 +10,17 @@ pub mod experiments;
 mod gan;
 mod grid;
 pub mod loss;
+mod penalty;
 mod rng;
 mod run;
 
 pub use checkpoint::{latest, load as load_checkpoint, save as save_checkpoint, write_atomic};
-pub use config::{AdamSettings, DataConfig, Dataset, EmaConfig, TrainConfig};
+pub use config::{AdamSettings, DataConfig, Dataset, EmaConfig, Split, TrainConfig};
 pub use error::TrainError;
 pub use gan::{Gan, StepStats};
 pub use grid::save_grid;
 pub use loss::Loss;
+pub use penalty::{GradientPenalty, GradientPenaltyConfig};
 pub use rng::HostRng;
 pub use run::{Evaluator, RunOptions, RunSummary, train, train_on};
 

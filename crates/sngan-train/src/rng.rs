@@ -57,6 +57,12 @@ impl HostRng {
         )
     }
 
+    /// Mixing weights `[batch, 1, 1, 1]` from `U(0, 1]` on `device`.
+    pub fn mixing(&mut self, batch: usize, device: &Device) -> Tensor<4> {
+        let alpha: Vec<f32> = (0..batch).map(|_| self.uniform() as f32).collect();
+        Tensor::from_data(TensorData::new(alpha, [batch, 1, 1, 1]), device)
+    }
+
     /// Class ids `[batch]`, uniform over `0..n_classes`, on `device`.
     pub fn classes(&mut self, batch: usize, n_classes: usize, device: &Device) -> Tensor<1, Int> {
         let ids: Vec<i64> = (0..batch)

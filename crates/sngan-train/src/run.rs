@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use burn::prelude::*;
 use indicatif::{ProgressBar, ProgressStyle};
-use sngan_data::{ImageSource, LoaderConfig, OpenOptions, Sampler, host_batch};
+use sngan_data::{ImageSource, LoaderConfig, Sampler, host_batch};
 
 use crate::checkpoint;
 use crate::config::TrainConfig;
@@ -84,12 +84,11 @@ pub fn train(
     device: &Device,
     options: &RunOptions,
 ) -> Result<RunSummary, TrainError> {
-    let open = OpenOptions {
-        split: config.data.split.clone(),
-        size: config.data.size,
-        ..OpenOptions::default()
-    };
-    let source = sngan_data::open(config.data.dataset.name(), data, &open)?;
+    let source = sngan_data::open(
+        config.data.dataset.name(),
+        data,
+        &config.data.open_options(),
+    )?;
     train_on(config, source, device, options)
 }
 
@@ -136,7 +135,12 @@ pub fn train_on(
         .evaluator
         .as_ref()
         .map_or(&[][..], |e| e.names.as_slice());
-    let mut log = MetricsLog::open(&out.join("metrics.csv"), &gan.d_sigmas(), score_names)?;
+    let mut log = MetricsLog::open(
+        &out.join("metrics.csv"),
+        config.gradient_penalty.is_some(),
+        &gan.d_sigmas(),
+        score_names,
+    )?;
     let fixed = FixedSamples::new(config, &device.clone().inner());
     let (start, start_step) = (Instant::now(), gan.step);
     let mut last = StepStats::default();
@@ -263,7 +267,12 @@ struct MetricsLog {
 }
 
 impl MetricsLog {
-    fn open(path: &Path, sigmas: &[(String, f32)], scores: &[String]) -> Result<Self, TrainError> {
+    fn open(
+        path: &Path,
+        penalty: bool,
+        sigmas: &[(String, f32)],
+        scores: &[String],
+    ) -> Result<Self, TrainError> {
         let fresh = !path.exists();
         let mut file = std::fs::OpenOptions::new()
             .create(true)
@@ -273,9 +282,10 @@ impl MetricsLog {
         if fresh {
             let sigma_cols: String = sigmas.iter().map(|(p, _)| format!(",sigma/{p}")).collect();
             let score_cols: String = scores.iter().map(|n| format!(",{n}")).collect();
+            let gp_col = if penalty { ",loss_gp" } else { "" };
             writeln!(
                 file,
-                "step,loss_d,loss_g,d_real,d_fake,lr_g,lr_d,images_per_s{sigma_cols}{score_cols}"
+                "step,loss_d,loss_g,d_real,d_fake{gp_col},lr_g,lr_d,images_per_s{sigma_cols}{score_cols}"
             )
             .map_err(io(path))?;
         }
@@ -302,9 +312,10 @@ impl MetricsLog {
             Some(values) => values.iter().map(|v| format!(",{v}")).collect(),
             None => ",".repeat(n_scores),
         };
+        let gp_val = s.loss_gp.map(|v| format!(",{v}")).unwrap_or_default();
         writeln!(
             self.file,
-            "{step},{},{},{},{},{lr_g},{lr_d},{rate:.1}{sigma_vals}{score_vals}",
+            "{step},{},{},{},{}{gp_val},{lr_g},{lr_d},{rate:.1}{sigma_vals}{score_vals}",
             s.loss_d, s.loss_g, s.d_real, s.d_fake
         )
         .map_err(io(&self.path))

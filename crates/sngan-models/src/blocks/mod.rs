@@ -3,3 +3,4 @@
 pub mod attention;
 pub mod batch_norm;
 pub mod resblock;
+pub mod tangent;

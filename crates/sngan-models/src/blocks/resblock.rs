@@ -9,6 +9,7 @@ use burn::tensor::ops::{AvgPoolOptions, InterpolateMode, InterpolateOptions};
 use sngan_spectral::{SnConv2d, SnConv2dConfig, SpectralNormConfig};
 
 use crate::blocks::batch_norm::{Condition, Conditioning, GenNorm};
+use crate::blocks::tangent::Pass;
 use crate::init::{LayerKind, WeightInit};
 
 /// Nearest-neighbour 2x up-sampling (`F.interpolate(scale_factor=2, mode="nearest")`).
@@ -185,13 +186,18 @@ impl DiscBlock {
     /// - `input`: `[batch, in, H, W]`
     /// - output: `[batch, out, H/2, W/2]` when down-sampling, else `[batch, out, H, W]`
     pub fn forward(&self, input: Tensor<4>) -> Tensor<4> {
+        self.forward_pass(input, Pass::Plain)
+    }
+
+    /// [`forward`](Self::forward), or a tangent pass on a pair (see [`Pass`]).
+    pub fn forward_pass(&self, input: Tensor<4>, pass: Pass) -> Tensor<4> {
         let pool = |x: Tensor<4>| if self.downsample { downsample2(x) } else { x };
         let x = if self.optimized {
             input.clone()
         } else {
-            relu(input.clone())
+            pass.relu(input.clone())
         };
-        let x = self.conv2d2.forward(relu(self.conv2d1.forward(x)));
+        let x = self.conv2d2.forward(pass.relu(self.conv2d1.forward(x)));
         let x = pool(x);
         let shortcut = match (&self.conv2d0, self.optimized) {
             (Some(c), true) => c.forward(pool(input)),
