@@ -238,6 +238,13 @@ fn evaluator(
         let device = device.clone();
         scorers.push(Box::new(move |gan| mnist_scores(gan, &device)));
     }
+    if args.inception.is_none()
+        && (args.fid_ref.is_some() || args.eval_samples.is_some() || args.protocol.is_some())
+    {
+        bail!(
+            "--fid-ref, --eval-samples and --protocol set up Inception scores: give --inception WEIGHTS too"
+        );
+    }
     if let Some(weights) = &args.inception {
         let protocol = protocol(args.protocol.as_deref().unwrap_or("sngan-paper"))?;
         let extractor = extractor(weights, device)?;
