@@ -7,6 +7,7 @@
 
 mod backend;
 mod experiment;
+pub mod scores;
 
 pub use backend::{Backend, DeviceError, compiled_backends, default_device, device};
 pub use burn;

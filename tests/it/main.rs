@@ -2,6 +2,7 @@
 
 mod configs;
 mod models;
+mod scores;
 mod spectral;
 mod train;
 

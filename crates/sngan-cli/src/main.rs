@@ -10,9 +10,12 @@ use npyz::WriterBuilder;
 use sngan::burn::prelude::*;
 use sngan::burn::store::ModuleRecord;
 use sngan::burn::tensor::Bytes;
-use sngan::metrics::{FidReference, ImagesRef, Metric, Protocol, Reference};
+use sngan::metrics::{Metric, Protocol, Reference};
 use sngan::models::presets;
-use sngan::train::{Dataset, Gan, RunOptions, TrainConfig, TrainError};
+use sngan::scores::{
+    Scorer, default_scorers, embedded_mnist, mnist_scores, mnist_yardstick, to_uint8_nhwc,
+};
+use sngan::train::{RunOptions, TrainConfig};
 
 /// Spectrally normalised GANs on Burn.
 #[derive(Parser)]
@@ -197,11 +200,6 @@ fn main() -> Result<()> {
     }
 }
 
-/// The MNIST copy that ships inside the project.
-fn embedded_mnist() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/mnist")
-}
-
 fn quickstart(device: &Device) -> Result<()> {
     println!(
         "sngan quick-start: conditional SNGAN on the embedded MNIST test split ({})",
@@ -220,24 +218,14 @@ fn quickstart(device: &Device) -> Result<()> {
     Ok(())
 }
 
-type Scorer = Box<dyn Fn(&Gan) -> Result<Vec<f64>> + Send + Sync>;
-
-/// The periodic scores of a run, as `metrics.csv` columns: the MNIST yardstick on MNIST runs,
-/// IS (and FID given reference statistics) with Inception weights.
+/// The periodic scores of a run: the MNIST yardstick on 10-class conditional MNIST runs, IS
+/// (and FID given reference statistics) with Inception weights.
 fn evaluator(
     args: &TrainArgs,
     config: &TrainConfig,
     device: &Device,
 ) -> Result<Option<sngan::train::Evaluator>> {
-    let mut names: Vec<String> = Vec::new();
-    let mut scorers: Vec<Scorer> = Vec::new();
-    if config.data.dataset == Dataset::Mnist && config.generator.n_classes() == Some(10) {
-        // Build the classifier and the reference statistics once, up front.
-        let _ = mnist_yardstick(device)?;
-        names.extend(["mnist_class_accuracy", "mnist_fid", "mnist_is"].map(String::from));
-        let device = device.clone();
-        scorers.push(Box::new(move |gan| mnist_scores(gan, &device)));
-    }
+    let mut scorers = default_scorers(config, device)?;
     if args.inception.is_none()
         && (args.fid_ref.is_some() || args.eval_samples.is_some() || args.protocol.is_some())
     {
@@ -247,129 +235,24 @@ fn evaluator(
     }
     if let Some(weights) = &args.inception {
         let protocol = protocol(args.protocol.as_deref().unwrap_or("sngan-paper"))?;
-        let extractor = extractor(weights, device)?;
         let reference = args.fid_ref.as_deref().map(Reference::read).transpose()?;
         let n = args.eval_samples.unwrap_or(protocol.n_fake);
-        let metrics = match reference {
-            Some(_) => vec![Metric::Is, Metric::Fid],
-            None => vec![Metric::Is],
-        };
-        names.extend(["is_mean", "is_std"].map(String::from));
-        if reference.is_some() {
-            names.push("fid".into());
-        }
-        let device = device.clone();
-        scorers.push(Box::new(move |gan| {
-            let (bytes, shape) = generate(gan, n, None, &device)?;
-            let report = sngan::metrics::evaluate(
-                Some(&extractor),
-                ImagesRef::new(&bytes, shape)?,
-                reference.as_ref(),
-                &metrics,
-                &protocol,
-                None,
-                None,
-            )?;
-            let is = report.is.context("no IS in the report")?;
-            Ok([is.mean, is.std].into_iter().chain(report.fid).collect())
-        }));
+        let extractor = extractor(weights, device)?;
+        scorers.push(Scorer::inception(extractor, reference, n, protocol, device));
     }
-    if scorers.is_empty() {
-        if args.eval_every.is_some() {
-            bail!(
-                "--eval-every: nothing to score; give --inception WEIGHTS (or train a conditional MNIST run)"
-            );
-        }
-        return Ok(None);
+    if scorers.is_empty() && args.eval_every.is_some() {
+        bail!(
+            "--eval-every: nothing to score; give --inception WEIGHTS (or train a conditional MNIST run)"
+        );
     }
-    Ok(Some(sngan::train::Evaluator {
-        every: args.eval_every.unwrap_or(config.checkpoint_every),
-        names,
-        score: std::sync::Arc::new(move |gan| {
-            let mut scores = Vec::new();
-            for scorer in &scorers {
-                scores.extend(scorer(gan).map_err(|e| TrainError::Score {
-                    step: gan.step,
-                    message: format!("{e:#}"),
-                })?);
-            }
-            Ok(scores)
-        }),
-    }))
+    let every = args.eval_every.unwrap_or(config.checkpoint_every);
+    Ok(sngan::scores::evaluator(scorers, every))
 }
 
 fn protocol(name: &str) -> Result<Protocol> {
     Protocol::from_name(name).with_context(|| {
         format!("unknown protocol '{name}': expected sngan-paper, mmgen or studiogan")
     })
-}
-
-type Yardstick = (sngan::metrics::MnistYardstick, FidReference);
-
-/// The shipped MNIST classifier and its feature statistics of the embedded test split.
-fn mnist_yardstick(device: &Device) -> Result<&'static Yardstick> {
-    static CELL: std::sync::OnceLock<Yardstick> = std::sync::OnceLock::new();
-    if let Some(y) = CELL.get() {
-        return Ok(y);
-    }
-    let yardstick = sngan::metrics::MnistYardstick::new(device)?;
-    let real = sngan::data::load_mnist(&embedded_mnist(), sngan::data::MnistSplit::Test, true)?;
-    let view = ImagesRef::new(&real.pixels, [real.labels.len(), 28, 28, 1])?;
-    let reference = FidReference::new(yardstick.stats(view)?)?;
-    Ok(CELL.get_or_init(|| (yardstick, reference)))
-}
-
-/// 1,000 conditional samples (100 per digit, interleaved), judged by the project's MNIST classifier:
-/// `[fraction classified as the digit asked for, classifier-FID vs the test split, classifier-IS]`.
-fn mnist_scores(gan: &Gan, device: &Device) -> Result<Vec<f64>> {
-    let (yardstick, reference) = mnist_yardstick(device)?;
-    // Classes interleaved, so each of IS's 10 splits holds every digit.
-    let labels: Vec<u8> = (0..1000u32).map(|i| (i % 10) as u8).collect();
-    // The run trains on MNIST resized to 32x32; the classifier reads 28x28.
-    let (bytes, shape) = generate(gan, labels.len(), Some([28, 28]), device)?;
-    let report = yardstick.evaluate(ImagesRef::new(&bytes, shape)?, reference, Some(&labels))?;
-    Ok(vec![
-        report.class_accuracy.unwrap_or(0.0),
-        report.fid,
-        report.inception_score.mean,
-    ])
-}
-
-/// `n` samples of the run's sampler (the EMA when there is one) as uint8 NHWC, from the fixed
-/// scoring seed 1, with classes `i % n_classes` when conditional; bilinearly resized to
-/// `size` if given. Drawn 250 at a time to bound memory.
-fn generate(
-    gan: &Gan,
-    n: usize,
-    size: Option<[usize; 2]>,
-    device: &Device,
-) -> Result<(Vec<u8>, [usize; 4])> {
-    use sngan::burn::tensor::ops::{InterpolateMode, InterpolateOptions};
-    let g = gan.sampler();
-    let (z_dim, n_classes) = (
-        gan.config().generator.z_dim(),
-        gan.config().generator.n_classes(),
-    );
-    let mut rng = sngan::train::HostRng::new(1);
-    let mut bytes = Vec::new();
-    let mut shape = [0; 4];
-    for lo in (0..n).step_by(250) {
-        let b = (n - lo).min(250);
-        let z = rng.latents(b, z_dim, device);
-        let y = n_classes.map(|k| {
-            let ids: Vec<i64> = (lo..lo + b).map(|i| (i % k) as i64).collect();
-            Tensor::<1, Int>::from_data(sngan::burn::tensor::TensorData::new(ids, [b]), device)
-        });
-        let mut images = g.forward(z, y);
-        if let Some(size) = size {
-            let options = InterpolateOptions::new(InterpolateMode::Bilinear).with_output_size(size);
-            images = sngan::burn::tensor::module::interpolate(images, options);
-        }
-        let (chunk, [_, h, w, c]) = to_uint8_nhwc(images)?;
-        bytes.extend(chunk);
-        shape = [n, h, w, c];
-    }
-    Ok((bytes, shape))
 }
 
 fn train(args: TrainArgs, device: &Device) -> Result<sngan::train::RunSummary> {
@@ -539,22 +422,6 @@ fn write_configs(dir: &Path) -> Result<()> {
         println!("{}", path.display());
     }
     Ok(())
-}
-
-/// `[-1, 1]` NCHW floats as uint8 NHWC bytes (`round(x * 127.5 + 127.5)`, torchvision's map).
-fn to_uint8_nhwc(images: Tensor<4>) -> Result<(Vec<u8>, [usize; 4])> {
-    let [n, c, h, w] = images.dims();
-    let nhwc = images.permute([0, 2, 3, 1]);
-    let values: Vec<f32> = nhwc
-        .into_data()
-        .convert::<f32>()
-        .try_to_vec::<f32>()
-        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    let bytes = values
-        .iter()
-        .map(|v| (v * 127.5 + 127.5).round().clamp(0.0, 255.0) as u8)
-        .collect();
-    Ok((bytes, [n, h, w, c]))
 }
 
 fn fetch(what: &str, to: &Path) -> Result<()> {
