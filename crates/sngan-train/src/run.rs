@@ -203,6 +203,9 @@ pub fn train_on(
         }
     }
     bar.finish_and_clear();
+    if !grid.exists() {
+        fixed.save(&gan, &grid)?; // a resumed run that had nothing left to do
+    }
     let checkpoint = match ckpt {
         Some(c) => c,
         None => checkpoint::save(&gan, &ckpt_dir)?,
