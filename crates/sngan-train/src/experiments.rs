@@ -24,8 +24,9 @@ pub fn mnist_quickstart() -> TrainConfig {
         .with_n_classes(Some(10))
         .with_image_channels(1);
     // chainer-gan-lib's n_dis = 1 setting (Adam 2e-4, (0.5, 0.999)) for D; G at 5x that rate and
-    // sampled through an EMA: measured on this data, the class accuracy of the samples reaches
-    // 94% at step 1000 where equal rates without EMA reach 27%.
+    // sampled through an EMA. Measured on this data: 94-98% of the samples classified as the
+    // digit asked for at step 1200 over seeds 0-2, where equal rates without an EMA reach 27%
+    // at step 1000.
     let adam_d = AdamSettings::new(2e-4, 0.5, 0.999);
     let adam_g = AdamSettings::new(1e-3, 0.5, 0.999);
     TrainConfig::new(
@@ -37,7 +38,7 @@ pub fn mnist_quickstart() -> TrainConfig {
             .with_size(Some(32)),
         adam_g,
         adam_d,
-        1000,
+        1200,
     )
     .with_loss(Loss::Hinge)
     .with_n_dis(1)
@@ -45,8 +46,8 @@ pub fn mnist_quickstart() -> TrainConfig {
     .with_g_batch_size(64)
     .with_ema(Some(EmaConfig::new(0.99, 0)))
     .with_log_every(100)
-    .with_sample_every(500)
-    .with_checkpoint_every(500)
+    .with_sample_every(400)
+    .with_checkpoint_every(400)
 }
 
 /// Every seeded experiment, the quick-start first.
