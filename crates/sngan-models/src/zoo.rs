@@ -148,6 +148,15 @@ impl Discriminator {
         }
     }
 
+    /// Whether D is piecewise linear in its input (no self-attention), so that
+    /// [`directional_derivative`](Self::directional_derivative) exists.
+    pub fn is_piecewise_linear(&self) -> bool {
+        match self {
+            Discriminator::StdCnn(_) => true,
+            Discriminator::ResNet(d) => d.attention.is_none(),
+        }
+    }
+
     /// The directional derivative `t_i . grad_x D(x_i)` of every sample's logit, differentiable
     /// in D's parameters, with each ReLU's slope taken at `x` (see [`Pass`]); `None` for a D
     /// with self-attention, which is not piecewise linear. Advances the spectral-norm vectors
@@ -162,9 +171,7 @@ impl Discriminator {
         t: Tensor<4>,
         y: Option<Tensor<1, Int>>,
     ) -> Option<Tensor<2>> {
-        if let Discriminator::ResNet(d) = self
-            && d.attention.is_some()
-        {
+        if !self.is_piecewise_linear() {
             return None;
         }
         let batch = x.dims()[0];

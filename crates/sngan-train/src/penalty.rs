@@ -53,6 +53,9 @@ impl GradientPenaltyConfig {
         alpha: Tensor<4>,
         y: Option<Tensor<1, Int>>,
     ) -> Option<GradientPenalty> {
+        if !d.is_piecewise_linear() {
+            return None;
+        }
         let [batch, ..] = real.dims();
         let x = (real.clone() + (fake - real) * alpha).detach();
 

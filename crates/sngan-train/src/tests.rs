@@ -196,3 +196,28 @@ fn periodic_scores_land_in_their_own_columns() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_penalty_on_a_discriminator_with_attention_is_refused() {
+    use sngan_models::DiscriminatorConfig;
+    use sngan_models::resnet::ResNetDiscriminatorConfig;
+
+    let d = ResNetDiscriminatorConfig {
+        channels: vec![1, 8, 8],
+        downsample: vec![true, true],
+        ..ResNetDiscriminatorConfig::sngan_cifar32()
+    }
+    .with_attention_after(Some(1));
+    let mut config = tiny();
+    config.discriminator = DiscriminatorConfig::ResNet(d);
+    config.gradient_penalty = Some(crate::GradientPenaltyConfig::new());
+    let dir = run_dir("gp-attention");
+    let device = Device::flex().autodiff();
+    let err = train_on(&config, images(), &device, &options(&dir, Some(1), false))
+        .err()
+        .expect("a penalty through self-attention is refused");
+    assert!(
+        matches!(&err, TrainError::Config(m) if m.contains("self-attention")),
+        "{err}"
+    );
+}
