@@ -34,15 +34,19 @@ fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
 
 /// Reads a whole file, gunzipping it when it starts with the gzip magic.
 pub(crate) fn read_maybe_gz(path: &Path) -> Result<Vec<u8>> {
-    let gz = is_gzip(path)?;
-    let f = File::open(path).map_err(io(show(path)))?;
+    let bytes = std::fs::read(path).map_err(io(show(path)))?;
+    gunzip_maybe(bytes, &show(path))
+}
+
+/// `bytes` gunzipped when they start with the gzip magic, else as they are; `name` labels errors.
+pub(crate) fn gunzip_maybe(bytes: Vec<u8>, name: &str) -> Result<Vec<u8>> {
+    if !bytes.starts_with(&[0x1f, 0x8b]) {
+        return Ok(bytes);
+    }
     let mut out = Vec::new();
-    let res = if gz {
-        GzDecoder::new(BufReader::new(f)).read_to_end(&mut out)
-    } else {
-        BufReader::new(f).read_to_end(&mut out)
-    };
-    res.map_err(|e| gzip_error(show(path), gz, e))?;
+    GzDecoder::new(bytes.as_slice())
+        .read_to_end(&mut out)
+        .map_err(|e| gzip_error(name.into(), true, e))?;
     Ok(out)
 }
 

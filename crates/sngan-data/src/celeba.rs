@@ -37,24 +37,6 @@ pub enum CelebaSplit {
     Test,
 }
 
-impl std::str::FromStr for CelebaSplit {
-    type Err = DataError;
-
-    fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "all" => Ok(CelebaSplit::All),
-            "train" => Ok(CelebaSplit::Train),
-            "valid" => Ok(CelebaSplit::Valid),
-            "test" => Ok(CelebaSplit::Test),
-            _ => Err(DataError::UnknownSplit {
-                dataset: "CelebA".into(),
-                expected: "all, train, valid, test".into(),
-                found: s.into(),
-            }),
-        }
-    }
-}
-
 impl CelebaSplit {
     fn partition(self) -> Option<u8> {
         match self {

@@ -9,7 +9,7 @@ use serde_pickle::{DeOptions, HashableValue, Value};
 
 use crate::archive::{Store, read_all};
 use crate::error::{DataError, Result, show};
-use crate::image::Images;
+use sngan_core::Images;
 
 /// Which CIFAR.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -28,22 +28,6 @@ pub enum CifarSplit {
     Train,
     /// 10,000 images.
     Test,
-}
-
-impl std::str::FromStr for CifarSplit {
-    type Err = DataError;
-
-    fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "train" => Ok(CifarSplit::Train),
-            "test" => Ok(CifarSplit::Test),
-            _ => Err(DataError::UnknownSplit {
-                dataset: "CIFAR".into(),
-                expected: "train, test".into(),
-                found: s.into(),
-            }),
-        }
-    }
 }
 
 /// Which CIFAR-100 label becomes the item's label (CIFAR-10 has only one).

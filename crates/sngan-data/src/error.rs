@@ -144,6 +144,55 @@ pub enum DataError {
     },
 }
 
+impl From<sngan_core::CoreError> for DataError {
+    fn from(e: sngan_core::CoreError) -> Self {
+        use sngan_core::CoreError as C;
+        match e {
+            C::Io { path, source } => Self::Io { path, source },
+            C::Format {
+                path,
+                expected,
+                found,
+            } => Self::Format {
+                path,
+                expected,
+                found,
+            },
+            C::Truncated {
+                path,
+                expected,
+                found,
+            } => Self::Truncated {
+                path,
+                expected,
+                found,
+            },
+            C::Checksum {
+                path,
+                algorithm,
+                expected,
+                found,
+            } => Self::Checksum {
+                path,
+                algorithm,
+                expected,
+                found,
+            },
+            C::Download {
+                url,
+                path,
+                expected,
+                found,
+            } => Self::Download {
+                url,
+                path,
+                expected,
+                found,
+            },
+        }
+    }
+}
+
 /// Shorthand for results of this crate.
 pub type Result<T, E = DataError> = std::result::Result<T, E>;
 

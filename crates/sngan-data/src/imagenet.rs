@@ -13,8 +13,7 @@ use rayon::prelude::*;
 
 use crate::decode::decode_rgb;
 use crate::error::{DataError, Result, io, member, show};
-use crate::image::Image;
-use crate::npy::parse_npy_u8;
+use sngan_core::Image;
 use crate::pipeline::Pipeline;
 use crate::source::{ImageSource, check_index, shape_error};
 
@@ -202,7 +201,7 @@ impl NpyFolder {
         }
         let first = root.join(&items[0].0);
         let bytes = std::fs::read(&first).map_err(io(show(&first)))?;
-        let (shape, _) = parse_npy_u8(&bytes, None, &show(&first))?;
+        let shape = Image::from_npy(&bytes, &show(&first))?.shape();
         Ok(Self {
             root: root.to_path_buf(),
             classes,
@@ -234,8 +233,11 @@ impl ImageSource for NpyFolder {
         check_index(index, self.len());
         let p = self.root.join(&self.items[index].0);
         let bytes = std::fs::read(&p).map_err(io(show(&p)))?;
-        let (_, data) = parse_npy_u8(&bytes, Some(self.shape), &show(&p))?;
-        out.copy_from_slice(&data);
+        let image = Image::from_npy(&bytes, &show(&p))?;
+        if image.shape() != self.shape {
+            return Err(shape_error(show(&p), self.shape, image.shape()));
+        }
+        out.copy_from_slice(&image.pixels);
         Ok(())
     }
     fn describe(&self, index: usize) -> String {
@@ -499,7 +501,7 @@ pub struct TarImage {
 /// Reads the tar of tars at `path` front to back in one pass (no seeking, no extraction),
 /// decoding `chunk` images at a time in parallel through `pipeline`, and hands each image to
 /// `f` in archive order on the calling thread (where a caller can write BSSN `.npy` files with
-/// [`npy_bytes`]). Returns the number of images. A truncated member or corrupt image stops the
+/// `Image::to_array`). Returns the number of images. A truncated member or corrupt image stops the
 /// pass with its error.
 pub fn stream_tar_of_tars(
     path: &Path,

@@ -5,18 +5,18 @@
 use std::fmt;
 use std::path::Path;
 
-use md5::{Digest, Md5};
+use sngan_core::md5_hex;
 use rayon::prelude::*;
 
 use crate::celeba::{CELEBA_LEN, CelebA, CelebaSplit};
 use crate::cifar::{CifarOptions, CifarSplit, CifarVariant, load_cifar};
 use crate::error::{DataError, Result, show};
-use crate::image::Images;
+use sngan_core::Images;
 use crate::mnist::{MnistSplit, load_mnist};
 use crate::pipeline::CelebaCrop;
 use crate::source::ImageSource;
 use crate::stl10::{Stl10Options, Stl10Split, load_stl10};
-use crate::{DatasetName, OpenOptions, open};
+use crate::{DataConfig, DatasetName};
 
 /// Counts of one split.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -128,12 +128,6 @@ pub fn inspect(dataset: DatasetName, path: &Path) -> Result<Report> {
     inspect_with(dataset, path, InspectOptions::default())
 }
 
-fn md5_hex(bytes: &[u8]) -> String {
-    Md5::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
 
 fn split_report(split: &str, images: &Images) -> SplitReport {
     let (histogram, unlabelled) = images.histogram();
@@ -253,11 +247,7 @@ pub fn inspect_with(dataset: DatasetName, path: &Path, options: InspectOptions) 
             }
         }
         DatasetName::ImageNet | DatasetName::ImageFolder => {
-            let open_options = OpenOptions {
-                check_counts: false,
-                ..OpenOptions::default()
-            };
-            match open(dataset, path, &open_options) {
+            match DataConfig::new(dataset).open_partial(path) {
                 Ok(src) => {
                     if dataset == DatasetName::ImageNet {
                         count_problem(

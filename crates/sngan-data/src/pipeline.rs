@@ -5,7 +5,7 @@
 
 use crate::crop::{CropBox, CropRounding, crop};
 use crate::error::{DataError, Result};
-use crate::image::Image;
+use sngan_core::Image;
 use crate::resize::{Filter, Resizer};
 
 /// The crop step of a [`Pipeline`].

@@ -9,7 +9,7 @@ use burn::data::dataset::{Dataset, DatasetError};
 use rayon::prelude::*;
 
 use crate::error::{DataError, Result};
-use crate::image::{Image, Images};
+use sngan_core::{Image, Images};
 
 /// Random access to `len()` images of one shape `[H, W, C]`.
 pub trait ImageSource: Send + Sync {

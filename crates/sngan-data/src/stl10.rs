@@ -12,7 +12,7 @@ use rayon::prelude::*;
 
 use crate::archive::{MemberReader, Store, read_all};
 use crate::error::{DataError, Result, show};
-use crate::image::Images;
+use sngan_core::Images;
 use crate::resize::{Filter, Resizer};
 
 /// Side of an STL-10 image.
@@ -43,15 +43,6 @@ pub enum Stl10Split {
 }
 
 impl Stl10Split {
-    /// Every split with its name.
-    pub const ALL: [(Stl10Split, &'static str); 5] = [
-        (Stl10Split::Train, "train"),
-        (Stl10Split::Test, "test"),
-        (Stl10Split::Unlabeled, "unlabeled"),
-        (Stl10Split::TrainUnlabeled, "train+unlabeled"),
-        (Stl10Split::TrainTest, "train+test"),
-    ];
-
     fn parts(self) -> &'static [Part] {
         match self {
             Stl10Split::Train => &[Part::Train],
@@ -60,22 +51,6 @@ impl Stl10Split {
             Stl10Split::TrainUnlabeled => &[Part::Train, Part::Unlabeled],
             Stl10Split::TrainTest => &[Part::Train, Part::Test],
         }
-    }
-}
-
-impl std::str::FromStr for Stl10Split {
-    type Err = DataError;
-
-    fn from_str(s: &str) -> Result<Self> {
-        Stl10Split::ALL
-            .iter()
-            .find(|(_, n)| *n == s)
-            .map(|(sp, _)| *sp)
-            .ok_or_else(|| DataError::UnknownSplit {
-                dataset: "STL-10".into(),
-                expected: Stl10Split::ALL.map(|(_, n)| n).join(", "),
-                found: s.into(),
-            })
     }
 }
 

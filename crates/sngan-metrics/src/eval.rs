@@ -9,12 +9,12 @@ use std::str::FromStr;
 use crate::error::{MetricsError, Result};
 use crate::features::Features;
 use crate::fid::FidReference;
-use crate::images::ImagesRef;
+use sngan_core::ImagesRef;
+use sngan_core::npy::{Array, Npz, NpzWriter};
 use crate::inception::{InceptionExtractor, POOL3_DIM, POOL3_FEATURES};
 use crate::inception_score::{InceptionScore, inception_score};
 use crate::kid::{Kid, kid};
 use crate::mnist::{MnistReport, MnistYardstick};
-use crate::npz::{Npz, NpzOut};
 use crate::prdc::{Prdc, PrecisionRecall, prdc, precision_recall};
 use crate::protocol::{IsLogits, Protocol};
 use crate::stats::{Statistics, StatsAccumulator};
@@ -88,7 +88,7 @@ impl Reference {
         let mut npz = Npz::open(path)?;
         let features = match npz.has("feats") {
             true => {
-                let a = npz.f64_array("feats")?;
+                let a = npz.array("feats")?;
                 if a.shape.len() != 2 || a.shape[1] != stats.dim() {
                     return Err(MetricsError::Shape {
                         path: path.to_path_buf(),
@@ -97,7 +97,8 @@ impl Reference {
                         found: a.shape.iter().map(|&v| v as u64).collect(),
                     });
                 }
-                let data = a.data.iter().map(|&v| v as f32).collect();
+                let values = a.to_f64(&format!("{}:feats", path.display()))?;
+                let data = values.iter().map(|&v| v as f32).collect();
                 Some(Features::new(data, a.shape[0], a.shape[1])?)
             }
             false => None,
@@ -107,12 +108,12 @@ impl Reference {
 
     /// Writes the statistics (and `feats` if kept) as a compressed `.npz`.
     pub fn write(&self, path: &Path) -> Result<()> {
-        let mut out = NpzOut::create(path)?;
+        let mut out = NpzWriter::create(path)?;
         self.stats.write_members(&mut out, path)?;
         if let Some(f) = &self.features {
-            out.f32_array("feats", &[f.n, f.dim], &f.data)?;
+            out.add("feats", &Array::from_f32(&[f.n, f.dim], &f.data))?;
         }
-        out.finish()
+        Ok(out.finish()?)
     }
 }
 

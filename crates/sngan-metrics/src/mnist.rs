@@ -18,7 +18,7 @@ use burn::tensor::ops::MaxPoolOptions;
 use crate::error::MetricsError;
 use crate::features::Features;
 use crate::fid::FidReference;
-use crate::images::ImagesRef;
+use sngan_core::ImagesRef;
 use crate::inception::to_features;
 use crate::inception_score::{InceptionScore, inception_score};
 use crate::stats::{Statistics, StatsAccumulator};
