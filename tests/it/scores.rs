@@ -3,11 +3,11 @@
 //! downloaded here).
 
 use sngan::burn::prelude::*;
-use sngan::data::{MnistSplit, load_mnist};
 use sngan::metrics::inception::hash_init;
-use sngan::metrics::{ImagesRef, InceptionExtractor, Preprocess, Protocol, StatsBuilder};
-use sngan::scores::{Scorer, embedded_mnist, evaluator};
+use sngan::metrics::{InceptionExtractor, Preprocess, Protocol, StatsBuilder};
+use sngan::scores::{Scorer, evaluator};
 use sngan::train::{RunOptions, experiments, train};
+use sngan::{embedded_mnist, embedded_source};
 
 #[test]
 fn mnist_and_inception_scores_land_in_their_columns() {
@@ -21,8 +21,8 @@ fn mnist_and_inception_scores_land_in_their_columns() {
         .with_batch_size(4)
     };
     // Reference statistics of five real digits.
-    let real = load_mnist(&embedded_mnist(), MnistSplit::Test, true).expect("embedded MNIST");
-    let five = ImagesRef::new(&real.pixels[..5 * 28 * 28], [5, 28, 28, 1]).expect("view");
+    let real = embedded_mnist().expect("embedded MNIST");
+    let five = real.view().slice(0, 5);
     let extractor_for_stats = extractor();
     let mut builder = StatsBuilder::new(&extractor_for_stats, false);
     builder.push(five).expect("batch");
@@ -46,7 +46,7 @@ fn mnist_and_inception_scores_land_in_their_columns() {
     let config = experiments::mnist_quickstart();
     train(
         &config,
-        &embedded_mnist(),
+        embedded_source(&config).expect("embedded MNIST"),
         &device.clone().autodiff(),
         &options,
     )

@@ -246,7 +246,20 @@ impl fmt::Display for EvalReport {
                 None => writeln!(f)?,
             }
         }
-        write!(f, "{} ({} fake scored)", self.protocol, self.n_fake)?;
+        let inception = self.is.is_some()
+            || self.fid.is_some()
+            || self.kid.is_some()
+            || self.pr.is_some()
+            || self.prdc.is_some();
+        match inception {
+            true => write!(f, "{} ({} fake scored)", self.protocol, self.n_fake)?,
+            // The MNIST scores follow no published protocol: say what they are instead.
+            false => write!(
+                f,
+                "{} samples scored by the project's MNIST classifier (classifier-FID against the MNIST test split)",
+                self.n_fake
+            )?,
+        }
         for note in &self.notes {
             write!(f, "\nnote: {note}")?;
         }
@@ -348,7 +361,7 @@ pub fn evaluate(
                 let real = reference.features.as_ref().ok_or_else(|| {
                     MetricsError::input(
                         "eval",
-                        "reference features (`feats`, from `sngan stats` keeping features) for kid/pr/prdc",
+                        "reference features (`feats`, from `sngan stats --keep-features`) for kid/pr/prdc",
                         "statistics only",
                     )
                 })?;

@@ -1,0 +1,154 @@
+//! `kill -9` at random moments of a training run, some of them during checkpoint writes, each
+//! followed by `sngan train --resume`: every resume starts, and the finished run's networks
+//! equal an uninterrupted run's bit for bit, as does its `metrics.csv` (timing aside).
+
+#![allow(missing_docs)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use sngan::burn::module::Module;
+use sngan::burn::prelude::*;
+use sngan::core::SplitMix64;
+use sngan::models::named_tensors;
+use sngan::train::{Run, TrainConfig, experiments};
+
+/// The quick-start at width 4 and batch 8, 30 G steps, a checkpoint every 2.
+fn tiny() -> TrainConfig {
+    let mut config = experiments::mnist_quickstart()
+        .with_batch_size(8)
+        .with_g_batch_size(8)
+        .with_log_every(1)
+        .with_sample_every(10)
+        .with_checkpoint_every(2);
+    for (g, d) in [(&mut config.generator, &mut config.discriminator)] {
+        if let (
+            sngan::models::GeneratorConfig::StdCnn(g),
+            sngan::models::DiscriminatorConfig::StdCnn(d),
+        ) = (g, d)
+        {
+            g.width = 4;
+            d.width = 4;
+        }
+    }
+    config.name = "kill".into();
+    config.iterations = 30;
+    config
+}
+
+fn train(config: &Path, out: &Path) -> Command {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/mnist");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sngan"));
+    cmd.args(["--device", "flex", "train", "--resume", "--config"])
+        .arg(config)
+        .arg("--data")
+        .arg(data)
+        .arg("--out")
+        .arg(out)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    cmd
+}
+
+fn tensors<M: Module>(module: &M) -> Vec<(String, Vec<f32>)> {
+    named_tensors(module)
+        .into_iter()
+        .map(|t| {
+            let values = t.matrix.into_data().convert::<f32>().try_to_vec::<f32>();
+            (t.path, values.expect("f32 tensors"))
+        })
+        .collect()
+}
+
+/// `metrics.csv` without its timing column.
+fn log(dir: &Path) -> Vec<String> {
+    let csv = std::fs::read_to_string(dir.join("metrics.csv")).expect("metrics.csv");
+    let col = csv
+        .lines()
+        .next()
+        .and_then(|h| h.split(',').position(|c| c == "images_per_s"))
+        .expect("images_per_s column");
+    csv.lines()
+        .map(|l| {
+            let mut cells: Vec<&str> = l.split(',').collect();
+            cells.remove(col);
+            cells.join(",")
+        })
+        .collect()
+}
+
+/// Whether a kill left a checkpoint or file half written (a hidden `.partial`).
+fn partial_left(dir: &Path) -> bool {
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.ends_with(".partial") {
+                return true;
+            }
+            if entry.path().is_dir() {
+                stack.push(entry.path());
+            }
+        }
+    }
+    false
+}
+
+#[test]
+fn twenty_kills_and_resumes_end_bit_identical_to_an_uninterrupted_run() {
+    let root: PathBuf = std::env::temp_dir().join(format!("sngan-kill-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::create_dir_all(&root).expect("temp dir");
+    let config_path = root.join("kill.json");
+    let json = serde_json::to_string_pretty(&tiny()).expect("serialise");
+    std::fs::write(&config_path, json).expect("config");
+
+    let (straight, killed) = (root.join("straight"), root.join("killed"));
+    let start = Instant::now();
+    let status = train(&config_path, &straight).status().expect("start sngan");
+    let whole = start.elapsed();
+    assert!(status.success(), "the uninterrupted run finishes");
+
+    let mut rng = SplitMix64::new(20);
+    let (mut kills, mut during_writes) = (0, 0);
+    while kills < 20 {
+        let mut child = train(&config_path, &killed).spawn().expect("start sngan");
+        let delay = whole.mul_f64(0.05 + 0.6 * rng.uniform());
+        std::thread::sleep(delay);
+        match child.try_wait().expect("poll") {
+            // It finished first: this resume had nothing left to do.
+            Some(status) => {
+                assert!(status.success(), "a resume after a kill starts and runs: {status}");
+                break;
+            }
+            None => {
+                child.kill().expect("SIGKILL");
+                let status = child.wait().expect("reap");
+                assert!(!status.success());
+                kills += 1;
+                during_writes += usize::from(partial_left(&killed));
+            }
+        }
+    }
+    let status = train(&config_path, &killed).status().expect("start sngan");
+    assert!(status.success(), "the final resume finishes");
+    eprintln!(
+        "{kills} kills ({during_writes} during a checkpoint or file write), uninterrupted run {:.2} s",
+        whole.as_secs_f64()
+    );
+    assert!(kills >= 10, "only {kills} kills landed before the run finished");
+
+    let device = Device::flex().autodiff();
+    let open = |dir: &Path| Run::open(dir).expect("run").gan(&device).expect("networks");
+    let (a, b) = (open(&straight), open(&killed));
+    assert_eq!(a.step, 30);
+    assert_eq!(b.step, 30);
+    assert_eq!(tensors(&a.g), tensors(&b.g), "generator");
+    assert_eq!(tensors(&a.d), tensors(&b.d), "discriminator and SN vectors");
+    let ema = |gan: &sngan::train::Gan| tensors(gan.ema.as_ref().expect("EMA"));
+    assert_eq!(ema(&a), ema(&b), "EMA generator");
+    assert_eq!((a.rng.state(), a.batches), (b.rng.state(), b.batches));
+    assert_eq!(log(&straight), log(&killed), "metrics.csv, timing aside");
+    let _ = std::fs::remove_dir_all(&root);
+}
