@@ -145,7 +145,12 @@ pub fn mnist_scores(gan: &Gan, device: &Device) -> Result<Vec<f64>> {
 
 /// `spec` drawn from the run's sampler (its EMA when it has one).
 fn samples(gan: &Gan, spec: SampleSpec, device: &Device) -> Result<crate::data::Images> {
-    Ok(generate(&gan.sampler(), &gan.config().generator, &spec, device)?)
+    Ok(generate(
+        &gan.sampler(),
+        &gan.config().generator,
+        &spec,
+        device,
+    )?)
 }
 
 /// Images of `source` fed through the Inception in chunks of 500: the reference statistics

@@ -72,6 +72,7 @@ fn narrow(mut config: TrainConfig) -> TrainConfig {
         }
     };
     config.iterations = 2;
+    config.lr_decay_start = config.lr_decay_start.map(|s| s.min(1));
     config.batch_size = 2;
     config.g_batch_size = 2;
     config

@@ -215,7 +215,10 @@ fn parse_fetch(s: &str) -> Result<Fetch, String> {
 fn parse_protocol(s: &str) -> Result<Protocol, String> {
     Protocol::from_name(s).ok_or_else(|| {
         let names: Vec<&str> = Protocol::all().iter().map(|p| p.name).collect();
-        format!("unknown protocol '{s}': expected one of {}", names.join(", "))
+        format!(
+            "unknown protocol '{s}': expected one of {}",
+            names.join(", ")
+        )
     })
 }
 

@@ -145,17 +145,19 @@ fn unknown_key(found: &Value, known: &Value, prefix: &str) -> Option<(String, St
         p => format!("{p}.{key}"),
     };
     match (found, known) {
-        (Value::Object(f), Value::Object(k)) => f.iter().find_map(|(key, value)| match k.get(key) {
-            Some(known_value) => unknown_key(value, known_value, &join(key)),
-            None => {
-                let nearest = k
-                    .keys()
-                    .min_by_key(|c| strsim::levenshtein(key, c))
-                    .cloned()
-                    .unwrap_or_default();
-                Some((join(key), join(&nearest)))
-            }
-        }),
+        (Value::Object(f), Value::Object(k)) => {
+            f.iter().find_map(|(key, value)| match k.get(key) {
+                Some(known_value) => unknown_key(value, known_value, &join(key)),
+                None => {
+                    let nearest = k
+                        .keys()
+                        .min_by_key(|c| strsim::levenshtein(key, c))
+                        .cloned()
+                        .unwrap_or_default();
+                    Some((join(key), join(&nearest)))
+                }
+            })
+        }
         (Value::Array(f), Value::Array(k)) => f
             .iter()
             .zip(k)
@@ -188,17 +190,38 @@ mod tests {
         let ok = r#"{"sample_every": 5, "inner": {"eps": 1}, "layers": []}"#;
         assert!(parse_config::<Outer>(ok, path).is_ok());
         let cases = [
-            (r#"{"sample_everyy": 5, "inner": null, "layers": []}"#, "`sample_everyy`", "`sample_every`"),
-            (r#"{"inner": {"epss": 1, "eps": 2}, "layers": []}"#, "`inner.epss`", "`inner.eps`"),
-            (r#"{"inner": null, "layers": [{"eps": 1}, {"eps": 1, "e": 3}]}"#, "`layers.1.e`", "`layers.1.eps`"),
+            (
+                r#"{"sample_everyy": 5, "inner": null, "layers": []}"#,
+                "`sample_everyy`",
+                "`sample_every`",
+            ),
+            (
+                r#"{"inner": {"epss": 1, "eps": 2}, "layers": []}"#,
+                "`inner.epss`",
+                "`inner.eps`",
+            ),
+            (
+                r#"{"inner": null, "layers": [{"eps": 1}, {"eps": 1, "e": 3}]}"#,
+                "`layers.1.e`",
+                "`layers.1.eps`",
+            ),
         ];
         for (text, key, nearest) in cases {
-            let e = parse_config::<Outer>(text, path).err().expect("refused").to_string();
-            assert!(e.starts_with("x.json: unknown key ") && e.contains(key) && e.ends_with(&format!("{nearest}")), "{e}");
+            let e = parse_config::<Outer>(text, path)
+                .err()
+                .expect("refused")
+                .to_string();
+            assert!(
+                e.starts_with("x.json: unknown key ") && e.contains(key) && e.ends_with(nearest),
+                "{e}"
+            );
         }
         let e = parse_config::<Outer>(r#"{"inner": {"eps": "one"}, "layers": []}"#, path)
             .err()
             .expect("refused");
-        assert!(matches!(e, ConfigError::Syntax { .. }) && e.to_string().contains("line 1"), "{e}");
+        assert!(
+            matches!(e, ConfigError::Syntax { .. }) && e.to_string().contains("line 1"),
+            "{e}"
+        );
     }
 }

@@ -47,7 +47,10 @@ impl AtomicFile {
 
     /// Flushes, syncs and renames the file into place.
     pub fn commit(mut self) -> Result<()> {
-        let writer = self.writer.take().expect("an uncommitted file has its writer");
+        let writer = self
+            .writer
+            .take()
+            .expect("an uncommitted file has its writer");
         let file = writer
             .into_inner()
             .map_err(|e| io(show(&self.partial))(e.into_error()))?;

@@ -355,14 +355,18 @@ mod tests {
     fn samples_round_trip_through_npz_with_labels_and_npy_without() {
         let dir = std::env::temp_dir().join(format!("sngan-core-images-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp dir");
-        let mut images = Images::from_nhwc((0..2 * 3 * 2 * 3).map(|i| i as u8).collect(), [2, 3, 2, 3])
-            .expect("shape");
+        let mut images =
+            Images::from_nhwc((0..2 * 3 * 2 * 3).map(|i| i as u8).collect(), [2, 3, 2, 3])
+                .expect("shape");
         images.labels = vec![Some(4), Some(0)];
         images.write(&dir.join("a.npz")).expect("npz");
         assert_eq!(Images::read(&dir.join("a.npz")).expect("read npz"), images);
         images.write(&dir.join("a.npy")).expect("npy");
         let back = Images::read(&dir.join("a.npy")).expect("read npy");
-        assert_eq!((back.pixels, back.labels), (images.pixels.clone(), vec![None, None]));
+        assert_eq!(
+            (back.pixels, back.labels),
+            (images.pixels.clone(), vec![None, None])
+        );
         let e = images.write(&dir.join("a.png")).expect_err("extension");
         assert!(e.to_string().contains("a.png"), "{e}");
         std::fs::remove_dir_all(dir).ok();

@@ -171,7 +171,11 @@ impl Array {
     /// # Panics
     /// If `data` does not hold `shape`'s product of bytes (a caller bug).
     pub fn from_u8(shape: &[usize], data: Vec<u8>) -> Self {
-        assert_eq!(data.len(), shape.iter().product::<usize>(), "one byte per element");
+        assert_eq!(
+            data.len(),
+            shape.iter().product::<usize>(),
+            "one byte per element"
+        );
         Self {
             descr: "|u1".into(),
             shape: shape.to_vec(),
@@ -181,7 +185,11 @@ impl Array {
 
     /// A little-endian `float64` array.
     pub fn from_f64(shape: &[usize], values: &[f64]) -> Self {
-        assert_eq!(values.len(), shape.iter().product::<usize>(), "one value per element");
+        assert_eq!(
+            values.len(),
+            shape.iter().product::<usize>(),
+            "one value per element"
+        );
         Self {
             descr: "<f8".into(),
             shape: shape.to_vec(),
@@ -191,7 +199,11 @@ impl Array {
 
     /// A little-endian `float32` array.
     pub fn from_f32(shape: &[usize], values: &[f32]) -> Self {
-        assert_eq!(values.len(), shape.iter().product::<usize>(), "one value per element");
+        assert_eq!(
+            values.len(),
+            shape.iter().product::<usize>(),
+            "one value per element"
+        );
         Self {
             descr: "<f4".into(),
             shape: shape.to_vec(),
@@ -201,7 +213,11 @@ impl Array {
 
     /// A little-endian `int64` array.
     pub fn from_i64(shape: &[usize], values: &[i64]) -> Self {
-        assert_eq!(values.len(), shape.iter().product::<usize>(), "one value per element");
+        assert_eq!(
+            values.len(),
+            shape.iter().product::<usize>(),
+            "one value per element"
+        );
         Self {
             descr: "<i8".into(),
             shape: shape.to_vec(),
@@ -210,10 +226,13 @@ impl Array {
     }
 
     /// A 0-d unicode string (`<U<n>`), what `np.savez(name="text")` writes.
-    pub fn from_str(text: &str) -> Self {
+    pub fn from_text(text: &str) -> Self {
         let chars: Vec<char> = text.chars().collect();
         let width = chars.len().max(1);
-        let mut data: Vec<u8> = chars.iter().flat_map(|&c| (c as u32).to_le_bytes()).collect();
+        let mut data: Vec<u8> = chars
+            .iter()
+            .flat_map(|&c| (c as u32).to_le_bytes())
+            .collect();
         data.resize(4 * width, 0);
         Self {
             descr: format!("<U{width}"),
@@ -300,13 +319,15 @@ impl Array {
             )
         };
         let d = self.dtype().filter(|d| matches!(d.kind, b'i' | b'u'));
-        let d = d.filter(|d| matches!(d.size, 1 | 2 | 4 | 8)).ok_or_else(bad)?;
+        let d = d
+            .filter(|d| matches!(d.size, 1 | 2 | 4 | 8))
+            .ok_or_else(bad)?;
         self.data
             .chunks_exact(d.size)
             .map(|b| {
                 let mut wide = [0u8; 8];
-                let negative = d.kind == b'i'
-                    && (if d.big_endian { b[0] } else { b[d.size - 1] }) & 0x80 != 0;
+                let negative =
+                    d.kind == b'i' && (if d.big_endian { b[0] } else { b[d.size - 1] }) & 0x80 != 0;
                 if negative {
                     wide = [0xFF; 8];
                 }
@@ -414,7 +435,10 @@ impl Array {
         };
         let data = &bytes[header_len..];
         if data.len() != n {
-            let expected = format!("{n} data bytes for dtype '{}' shape {shape:?}", header.descr);
+            let expected = format!(
+                "{n} data bytes for dtype '{}' shape {shape:?}",
+                header.descr
+            );
             return Err(if data.len() < n {
                 CoreError::Truncated {
                     path: name.into(),
@@ -441,7 +465,11 @@ impl Array {
     pub fn to_npy(&self) -> Vec<u8> {
         let dims: String = match self.shape.as_slice() {
             [d] => format!("{d},"),
-            s => s.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", "),
+            s => s
+                .iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
         };
         let header = format!(
             "{{'descr': '{}', 'fortran_order': False, 'shape': ({dims}), }}",
@@ -608,7 +636,8 @@ impl NpzWriter {
         let options = SimpleFileOptions::default()
             .compression_method(zip::CompressionMethod::Deflated)
             .large_file(array.data.len() >= u32::MAX as usize);
-        let zip_err = |e: zip::result::ZipError| format_error(&self.path, "a writable zip", e.to_string());
+        let zip_err =
+            |e: zip::result::ZipError| format_error(&self.path, "a writable zip", e.to_string());
         self.zip
             .start_file(format!("{name}.npy"), options)
             .map_err(zip_err)?;
@@ -680,10 +709,22 @@ mod tests {
         let back = Array::parse(&a.to_npy(), "a").expect("parse");
         assert_eq!(back, a);
         assert_eq!(back.to_f64("a").expect("f64"), [1.0, -2.5, 3.0, 4.0]);
-        let s = Array::from_str("tf-exact");
-        assert_eq!(Array::parse(&s.to_npy(), "s").expect("s").to_text().as_deref(), Some("tf-exact"));
+        let s = Array::from_text("tf-exact");
+        assert_eq!(
+            Array::parse(&s.to_npy(), "s")
+                .expect("s")
+                .to_text()
+                .as_deref(),
+            Some("tf-exact")
+        );
         let i = Array::from_i64(&[], &[-7]);
-        assert_eq!(Array::parse(&i.to_npy(), "i").expect("i").to_i64("i").expect("i"), [-7]);
+        assert_eq!(
+            Array::parse(&i.to_npy(), "i")
+                .expect("i")
+                .to_i64("i")
+                .expect("i"),
+            [-7]
+        );
         assert!(a.to_u8("a").is_err());
         // A Fortran-order 2x3 int16 array, big-endian: [[1, 2, 3], [4, 5, 6]].
         let mut f = Array::from_u8(&[2, 3], vec![0; 6]).to_npy();
@@ -702,17 +743,23 @@ mod tests {
         // Found by `cargo fuzz` (target npy): a v2 header declaring 3.6 GB made npyz allocate it.
         let mut bytes = b"\x93NUMPY\x02\x00\x8a\xff\x84\xd8".to_vec();
         bytes.extend_from_slice(b"{'descr': '|u1', 'fortran_order': False, 'shape': (2, 3, 1), }");
-        let e = Array::parse(&bytes, "f.npy").expect_err("header").to_string();
+        let e = Array::parse(&bytes, "f.npy")
+            .expect_err("header")
+            .to_string();
         assert_eq!(
             e,
             "f.npy: truncated: expected a 3632594838-byte npy header, found 74 bytes in all"
         );
-        let e = Array::parse(b"\x93NUMPY\x07\x00\x00\x00", "v.npy").expect_err("version").to_string();
+        let e = Array::parse(b"\x93NUMPY\x07\x00\x00\x00", "v.npy")
+            .expect_err("version")
+            .to_string();
         assert_eq!(
             e,
             "v.npy: expected npy format version 1, 2 or 3, found version 7"
         );
-        let e = Array::parse(b"PK\x03\x04", "z.npy").expect_err("zip").to_string();
+        let e = Array::parse(b"PK\x03\x04", "z.npy")
+            .expect_err("zip")
+            .to_string();
         assert!(e.starts_with("z.npy: expected a .npy file"), "{e}");
     }
 }

@@ -125,7 +125,10 @@ mod tests {
         let mut h = SplitMix64::new(saved);
         let b: Vec<u64> = (0..5).map(|_| h.next_u64()).collect();
         assert_eq!(a, b);
-        assert_eq!(mix(3u64.wrapping_add(GOLDEN)), SplitMix64::new(3).next_u64());
+        assert_eq!(
+            mix(3u64.wrapping_add(GOLDEN)),
+            SplitMix64::new(3).next_u64()
+        );
     }
 
     #[test]
@@ -133,7 +136,11 @@ mod tests {
         let mut rng = SplitMix64::new(3);
         let x = rng.normals(100_000);
         let mean = x.iter().map(|&v| f64::from(v)).sum::<f64>() / x.len() as f64;
-        let var = x.iter().map(|&v| (f64::from(v) - mean).powi(2)).sum::<f64>() / x.len() as f64;
+        let var = x
+            .iter()
+            .map(|&v| (f64::from(v) - mean).powi(2))
+            .sum::<f64>()
+            / x.len() as f64;
         assert!(
             mean.abs() < 0.01 && (var - 1.0).abs() < 0.02,
             "mean {mean}, var {var}"

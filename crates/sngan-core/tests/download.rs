@@ -81,13 +81,23 @@ fn downloads_follow_redirects_and_check_the_hash() {
     let (_, digest) = file_digests(&dest).expect("digests");
     std::fs::remove_file(&dest).expect("remove");
     let (base, server) = serve(body.clone(), 2);
-    let got = download(&format!("{base}/moved"), &dest, &sha256(&digest[..8]), false)
-        .expect("download");
+    let got = download(
+        &format!("{base}/moved"),
+        &dest,
+        &sha256(&digest[..8]),
+        false,
+    )
+    .expect("download");
     assert_eq!(got, body.len() as u64);
     assert_eq!(std::fs::read(&dest).expect("read"), body);
     assert_eq!(server.join().expect("server"), ["/moved", "/weights.pth"]);
     // Already present with the right hash: no request is made (no server is listening now).
-    let got = download("http://127.0.0.1:9/never", &dest, &sha256(&digest[..8]), false);
+    let got = download(
+        "http://127.0.0.1:9/never",
+        &dest,
+        &sha256(&digest[..8]),
+        false,
+    );
     assert_eq!(got.expect("kept"), 0);
     std::fs::remove_dir_all(dir).ok();
 }
@@ -97,8 +107,13 @@ fn a_wrong_hash_or_a_404_leaves_no_file_and_says_why() {
     let (base, server) = serve(b"not the inception weights".to_vec(), 2);
     let dir = temp_dir("fetch-bad");
     let dest = dir.join("pt_inception-2015-12-05-6726825d.pth");
-    let e = download(&format!("{base}/weights.pth"), &dest, &sha256("6726825d"), false)
-        .expect_err("bad hash");
+    let e = download(
+        &format!("{base}/weights.pth"),
+        &dest,
+        &sha256("6726825d"),
+        false,
+    )
+    .expect_err("bad hash");
     assert!(matches!(e, CoreError::Checksum { .. }), "{e}");
     assert!(e.to_string().contains("6726825d"), "{e}");
     assert!(!dest.exists());
@@ -107,8 +122,13 @@ fn a_wrong_hash_or_a_404_leaves_no_file_and_says_why() {
         0,
         "no partial file left"
     );
-    let e = download(&format!("{base}/missing"), &dest, &sha256("6726825d"), false)
-        .expect_err("404");
+    let e = download(
+        &format!("{base}/missing"),
+        &dest,
+        &sha256("6726825d"),
+        false,
+    )
+    .expect_err("404");
     assert!(matches!(e, CoreError::Download { .. }), "{e}");
     assert!(e.to_string().contains("404"), "{e}");
     server.join().expect("server");

@@ -86,7 +86,12 @@ impl DatasetName {
     fn unknown_split(self, split: Split) -> DataError {
         DataError::UnknownSplit {
             dataset: self.name().into(),
-            expected: self.splits().iter().map(|s| s.name()).collect::<Vec<_>>().join(", "),
+            expected: self
+                .splits()
+                .iter()
+                .map(|s| s.name())
+                .collect::<Vec<_>>()
+                .join(", "),
             found: split.name().into(),
         }
     }

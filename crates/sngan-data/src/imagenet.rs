@@ -13,9 +13,9 @@ use rayon::prelude::*;
 
 use crate::decode::decode_rgb;
 use crate::error::{DataError, Result, io, member, show};
-use sngan_core::Image;
 use crate::pipeline::Pipeline;
 use crate::source::{ImageSource, check_index, shape_error};
+use sngan_core::Image;
 
 /// ILSVRC2012 train: classes.
 pub const IMAGENET_CLASSES: usize = 1000;

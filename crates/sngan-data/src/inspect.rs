@@ -5,18 +5,18 @@
 use std::fmt;
 use std::path::Path;
 
-use sngan_core::md5_hex;
 use rayon::prelude::*;
+use sngan_core::md5_hex;
 
 use crate::celeba::{CELEBA_LEN, CelebA, CelebaSplit};
 use crate::cifar::{CifarOptions, CifarSplit, CifarVariant, load_cifar};
 use crate::error::{DataError, Result, show};
-use sngan_core::Images;
 use crate::mnist::{MnistSplit, load_mnist};
 use crate::pipeline::CelebaCrop;
 use crate::source::ImageSource;
 use crate::stl10::{Stl10Options, Stl10Split, load_stl10};
 use crate::{DataConfig, DatasetName};
+use sngan_core::Images;
 
 /// Counts of one split.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -127,7 +127,6 @@ impl Default for InspectOptions {
 pub fn inspect(dataset: DatasetName, path: &Path) -> Result<Report> {
     inspect_with(dataset, path, InspectOptions::default())
 }
-
 
 fn split_report(split: &str, images: &Images) -> SplitReport {
     let (histogram, unlabelled) = images.histogram();

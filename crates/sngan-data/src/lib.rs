@@ -37,8 +37,8 @@ mod source;
 mod stl10;
 
 pub use batch::{
-    GanLoader, HostBatch, ImageBatch, ImageBatcher, LoaderConfig, Sampler, Sampling,
-    host_batch, hwc_to_chw_pm1, to_unit_range,
+    GanLoader, HostBatch, ImageBatch, ImageBatcher, LoaderConfig, Sampler, Sampling, host_batch,
+    hwc_to_chw_pm1, to_unit_range,
 };
 pub use celeba::{
     CELEBA_FOLDER, CELEBA_LEN, CELEBA_PARTITION, CELEBA_ZIP, CelebA, CelebaSplit, read_partition,
@@ -58,13 +58,12 @@ pub use imagenet::{
 };
 pub use inspect::{InspectOptions, Report, SplitReport, inspect, inspect_with};
 pub use mnist::{
-    MNIST_CLASSES, MnistSplit, load_mnist, parse_idx, parse_mnist, read_idx_images,
-    read_idx_labels,
+    MNIST_CLASSES, MnistSplit, load_mnist, parse_idx, parse_mnist, read_idx_images, read_idx_labels,
 };
 pub use pipeline::{CelebaCrop, Crop, Pipeline};
 pub use resize::{Filter, Resizer, mean2x2, resize};
-pub use source::{ImageDataset, ImageItem, ImageSource, materialize};
 pub use sngan_core::{Image, Images};
+pub use source::{ImageDataset, ImageItem, ImageSource, materialize};
 pub use stl10::{
     STL10_ARCHIVE, STL10_CLASSES, STL10_SIDE, Stl10Options, Stl10Split, column_major_to_hwc,
     load_stl10,

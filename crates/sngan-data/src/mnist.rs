@@ -145,7 +145,11 @@ fn idx_labels(bytes: &[u8], name: &str) -> Result<Vec<u8>> {
 }
 
 /// Labels `images` with `labels` (one per image) as MNIST digits; the names label errors.
-fn labelled(mut images: Images, labels: Vec<u8>, [images_name, labels_name]: [&str; 2]) -> Result<Images> {
+fn labelled(
+    mut images: Images,
+    labels: Vec<u8>,
+    [images_name, labels_name]: [&str; 2],
+) -> Result<Images> {
     if labels.len() != images.len() {
         return Err(DataError::Format {
             path: labels_name.into(),

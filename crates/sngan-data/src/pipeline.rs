@@ -5,8 +5,8 @@
 
 use crate::crop::{CropBox, CropRounding, crop};
 use crate::error::{DataError, Result};
-use sngan_core::Image;
 use crate::resize::{Filter, Resizer};
+use sngan_core::Image;
 
 /// The crop step of a [`Pipeline`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -12,8 +12,8 @@ use rayon::prelude::*;
 
 use crate::archive::{MemberReader, Store, read_all};
 use crate::error::{DataError, Result, show};
-use sngan_core::Images;
 use crate::resize::{Filter, Resizer};
+use sngan_core::Images;
 
 /// Side of an STL-10 image.
 pub const STL10_SIDE: usize = 96;

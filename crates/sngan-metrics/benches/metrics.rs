@@ -7,8 +7,8 @@
 use std::time::Instant;
 
 use burn::prelude::*;
-use sngan_metrics::inception::hash_init;
 use sngan_core::SplitMix64;
+use sngan_metrics::inception::hash_init;
 use sngan_metrics::{FidReference, Images, InceptionExtractor, Preprocess, StatsAccumulator};
 
 const BATCH: usize = 16;

@@ -46,7 +46,8 @@ fn read_idx_gz(path: &Path) -> (Vec<usize>, Vec<u8>) {
 fn load(dir: &Path, split: &str) -> (Images, Vec<u8>) {
     let (dims, pixels) = read_idx_gz(&dir.join(format!("{split}-images-idx3-ubyte.gz")));
     let (_, labels) = read_idx_gz(&dir.join(format!("{split}-labels-idx1-ubyte.gz")));
-    let images = Images::from_nhwc(pixels, [dims[0], dims[1], dims[2], 1]).expect("IDX image shape");
+    let images =
+        Images::from_nhwc(pixels, [dims[0], dims[1], dims[2], 1]).expect("IDX image shape");
     (images, labels)
 }
 
@@ -94,7 +95,11 @@ fn main() {
 
     let (train, train_labels) = load(&dir, "train");
     let (test, test_labels) = load(&dir, "t10k");
-    println!("train {:?}, test {:?}", train.view().shape(), test.view().shape());
+    println!(
+        "train {:?}, test {:?}",
+        train.view().shape(),
+        test.view().shape()
+    );
 
     let device = Device::flex().autodiff();
     device.seed(20180216);

@@ -9,8 +9,6 @@ use std::str::FromStr;
 use crate::error::{MetricsError, Result};
 use crate::features::Features;
 use crate::fid::FidReference;
-use sngan_core::ImagesRef;
-use sngan_core::npy::{Array, Npz, NpzWriter};
 use crate::inception::{InceptionExtractor, POOL3_DIM, POOL3_FEATURES};
 use crate::inception_score::{InceptionScore, inception_score};
 use crate::kid::{Kid, kid};
@@ -18,6 +16,8 @@ use crate::mnist::{MnistReport, MnistYardstick};
 use crate::prdc::{Prdc, PrecisionRecall, prdc, precision_recall};
 use crate::protocol::{IsLogits, Protocol};
 use crate::stats::{Statistics, StatsAccumulator};
+use sngan_core::ImagesRef;
+use sngan_core::npy::{Array, Npz, NpzWriter};
 
 /// A metric `sngan eval --metrics` can ask for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -48,11 +48,11 @@ pub use eval::{EvalReport, Metric, Reference, StatsBuilder, evaluate, inception_
 pub use features::Features;
 pub use fetch::fetch_inception;
 pub use fid::{FidReference, IntraFid, fid, fid_from_files, intra_fid};
-pub use sngan_core::{Images, ImagesRef};
 pub use inception::{InceptionExtractor, InceptionFeatures, Preprocess, load_fid_inception};
 pub use inception_score::{InceptionScore, inception_score, inception_score_from_probs};
 pub use kid::{Kid, KidConfig, kid, kid_with_subsets};
 pub use mnist::{MnistReport, MnistYardstick};
 pub use prdc::{Prdc, PrecisionRecall, prdc, precision_recall};
 pub use protocol::Protocol;
+pub use sngan_core::{Images, ImagesRef};
 pub use stats::{Statistics, StatsAccumulator};

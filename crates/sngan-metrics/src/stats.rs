@@ -157,10 +157,10 @@ impl Statistics {
             out.add("n", &Array::from_i64(&[], &[n as i64]))?;
         }
         if let Some(p) = self.preprocessing {
-            out.add("preprocessing", &Array::from_str(p.name()))?;
+            out.add("preprocessing", &Array::from_text(p.name()))?;
         }
         if let Some(f) = &self.features {
-            out.add("features", &Array::from_str(f))?;
+            out.add("features", &Array::from_text(f))?;
         }
         Ok(())
     }

@@ -8,8 +8,8 @@ use burn::prelude::*;
 use burn::tensor::activation::{relu, tanh};
 use sngan_core::{InvalidField, ensure};
 use sngan_spectral::{
-    SigmaMode, SnConv2d, SnConv2dConfig, SnEmbedding, SnEmbeddingConfig, SnLinear,
-    SnLinearConfig, SpectralNormConfig,
+    SigmaMode, SnConv2d, SnConv2dConfig, SnEmbedding, SnEmbeddingConfig, SnLinear, SnLinearConfig,
+    SpectralNormConfig,
 };
 
 use crate::blocks::attention::{SelfAttention, SelfAttentionConfig};
@@ -114,7 +114,10 @@ impl ResNetGeneratorConfig {
                 self.z_dim.is_multiple_of(n + 1),
                 "z_dim",
                 self.z_dim,
-                &format!("a multiple of {} (one chunk per block and one for the dense layer)", n + 1),
+                &format!(
+                    "a multiple of {} (one chunk per block and one for the dense layer)",
+                    n + 1
+                ),
             )?;
         }
         check_attention(self.attention_after, &self.channels)?;
@@ -321,7 +324,10 @@ impl ResNetDiscriminatorConfig {
     /// Checks every field; `Err` names the field, its value and what is allowed.
     pub fn validate(&self) -> Result<(), InvalidField> {
         check_widths(&self.channels, 1)?;
-        check_channels(self.channels[0]).map_err(|e| InvalidField { field: "channels".into(), ..e })?;
+        check_channels(self.channels[0]).map_err(|e| InvalidField {
+            field: "channels".into(),
+            ..e
+        })?;
         let n = self.channels.len() - 1;
         ensure(
             self.downsample.len() == n,
@@ -331,7 +337,10 @@ impl ResNetDiscriminatorConfig {
         )?;
         check_classes(self.n_classes)?;
         check_attention(self.attention_after, &self.channels)?;
-        let strict = self.sn.as_ref().is_some_and(|sn| sn.mode == SigmaMode::Strict);
+        let strict = self
+            .sn
+            .as_ref()
+            .is_some_and(|sn| sn.mode == SigmaMode::Strict);
         match self.image_size {
             Some(size) => {
                 ensure(
@@ -346,7 +355,9 @@ impl ResNetDiscriminatorConfig {
                         side.is_multiple_of(2),
                         "attention_after",
                         i,
-                        &format!("a block whose output side is even (after block {i} it is {side})"),
+                        &format!(
+                            "a block whose output side is even (after block {i} it is {side})"
+                        ),
                     )?;
                 }
             }

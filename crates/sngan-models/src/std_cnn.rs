@@ -79,7 +79,12 @@ impl StdCnnGeneratorConfig {
     /// Checks every field; `Err` names the field, its value and what is allowed.
     pub fn validate(&self) -> Result<(), InvalidField> {
         ensure(self.z_dim > 0, "z_dim", self.z_dim, "at least 1")?;
-        ensure(self.bottom > 0, "bottom", self.bottom, "at least 1 (the side is 8 * bottom)")?;
+        ensure(
+            self.bottom > 0,
+            "bottom",
+            self.bottom,
+            "at least 1 (the side is 8 * bottom)",
+        )?;
         ensure(self.width > 0, "width", self.width, "at least 1")?;
         check_classes(self.n_classes)?;
         check_channels(self.image_channels)

@@ -166,7 +166,9 @@ fn strict_spectral_norm_works_in_zoo_models() {
     let device = device().autodiff();
     device.seed(5);
     let strict = Some(SpectralNormConfig::new().with_mode(SigmaMode::Strict));
-    let std_d = StdCnnDiscriminatorConfig::new(16).with_width(2).with_sn(strict.clone());
+    let std_d = StdCnnDiscriminatorConfig::new(16)
+        .with_width(2)
+        .with_sn(strict.clone());
     let sagan_d = ResNetDiscriminatorConfig {
         channels: vec![3, 8, 8, 8],
         downsample: vec![true, true, false],
@@ -179,7 +181,10 @@ fn strict_spectral_norm_works_in_zoo_models() {
         ..ResNetGeneratorConfig::sagan_cifar32()
     }
     .with_sn(strict.clone());
-    for d in [DiscriminatorConfig::StdCnn(std_d), DiscriminatorConfig::ResNet(sagan_d)] {
+    for d in [
+        DiscriminatorConfig::StdCnn(std_d),
+        DiscriminatorConfig::ResNet(sagan_d),
+    ] {
         d.validate().expect("valid");
         let net = d.init(&device);
         let x = Tensor::<4>::random([2, 3, 16, 16], Distribution::Normal(0.0, 1.0), &device);
@@ -193,7 +198,10 @@ fn strict_spectral_norm_works_in_zoo_models() {
     assert_eq!(x.dims(), [2, 3, 16, 16]);
     // The 1x1 shortcut of G's last block runs on 16x16 maps: its strict vectors are images.
     let sn = g.blocks[1].conv2d0.spectral_norm().expect("normalised");
-    assert_eq!((sn.u.value().dims(), sn.v.value().dims()), ([8 * 16 * 16], [16 * 16 * 16]));
+    assert_eq!(
+        (sn.u.value().dims(), sn.v.value().dims()),
+        ([8 * 16 * 16], [16 * 16 * 16])
+    );
     assert!(g.blocks[1].conv2d0.sigma().expect("sigma").value() > 0.0);
 }
 

@@ -254,10 +254,25 @@ impl Discriminator {
 pub(crate) fn check_sn(sn: Option<&SpectralNormConfig>) -> Result<(), InvalidField> {
     let Some(sn) = sn else { return Ok(()) };
     let n = sn.n_power_iterations;
-    ensure(n > 0, "sn.n_power_iterations", n, "at least 1 (power iteration estimates sigma)")?;
+    ensure(
+        n > 0,
+        "sn.n_power_iterations",
+        n,
+        "at least 1 (power iteration estimates sigma)",
+    )?;
     let positive = |v: f64| v.is_finite() && v > 0.0;
-    ensure(positive(sn.eps), "sn.eps", sn.eps, "a positive number (1e-12 in PyTorch)")?;
-    ensure(positive(sn.scale), "sn.scale", sn.scale, "a positive number (1 is plain SN)")
+    ensure(
+        positive(sn.eps),
+        "sn.eps",
+        sn.eps,
+        "a positive number (1e-12 in PyTorch)",
+    )?;
+    ensure(
+        positive(sn.scale),
+        "sn.scale",
+        sn.scale,
+        "a positive number (1 is plain SN)",
+    )
 }
 
 /// `image_channels`: 1 (grey) or 3 (RGB), what the data readers and sample files hold.
@@ -292,7 +307,10 @@ pub(crate) fn check_widths(channels: &[usize], first: usize) -> Result<(), Inval
 
 /// `attention_after`: a block that exists, with a width divisible by 8 (theta and phi map to
 /// `C / 8` channels).
-pub(crate) fn check_attention(after: Option<usize>, channels: &[usize]) -> Result<(), InvalidField> {
+pub(crate) fn check_attention(
+    after: Option<usize>,
+    channels: &[usize],
+) -> Result<(), InvalidField> {
     let Some(i) = after else { return Ok(()) };
     let n = channels.len() - 1;
     ensure(
@@ -305,7 +323,10 @@ pub(crate) fn check_attention(after: Option<usize>, channels: &[usize]) -> Resul
         channels[i].is_multiple_of(8),
         "attention_after",
         i,
-        &format!("a block whose width is a multiple of 8 (block {i} has {})", channels[i]),
+        &format!(
+            "a block whose width is a multiple of 8 (block {i} has {})",
+            channels[i]
+        ),
     )
 }
 

@@ -131,7 +131,9 @@ impl TrainConfig {
             format!("{:?}", self.name),
             "a file-name-safe run name: letters, digits, '_', '-', '.' (the default run directory is runs/<name>)",
         )?;
-        self.generator.validate().map_err(|e| e.within("generator"))?;
+        self.generator
+            .validate()
+            .map_err(|e| e.within("generator"))?;
         self.discriminator
             .validate()
             .map_err(|e| e.within("discriminator"))?;
@@ -224,7 +226,9 @@ impl TrainConfig {
             h == size,
             "data.size",
             format!("{:?}", self.data.size),
-            &format!("{size}, the side the generator makes ({dataset} images are {h} px unless resized)"),
+            &format!(
+                "{size}, the side the generator makes ({dataset} images are {h} px unless resized)"
+            ),
         )?;
         let g_field = |name: &str| format!("generator.{}.{name}", g.kind());
         ensure(

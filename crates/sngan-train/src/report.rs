@@ -111,9 +111,17 @@ fn chart(title: &str, series: &[(String, Vec<(f64, f64)>)]) -> String {
         );
         if s.len() == 1 {
             let (x, y) = s[0];
-            let _ = write!(svg, "<circle cx='{:.1}' cy='{:.1}' r='3' fill='{color}'/>", px(x), py(y));
+            let _ = write!(
+                svg,
+                "<circle cx='{:.1}' cy='{:.1}' r='3' fill='{color}'/>",
+                px(x),
+                py(y)
+            );
         }
-        let (lx, ly) = (8.0 + (i % 4) as f64 * 138.0, h - bottom + 30.0 + (i / 4) as f64 * 14.0);
+        let (lx, ly) = (
+            8.0 + (i % 4) as f64 * 138.0,
+            h - bottom + 30.0 + (i / 4) as f64 * 14.0,
+        );
         let _ = write!(
             svg,
             "<rect x='{lx}' y='{}' width='10' height='3' fill='{color}'/><text x='{}' y='{ly}'>{}</text>",
@@ -134,7 +142,9 @@ fn fmt_value(v: f64) -> String {
 }
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// The report of `run` as one HTML page.
@@ -157,12 +167,23 @@ pub fn html(run: &Run) -> Result<String, TrainError> {
             .collect()
     };
     let fixed = [
-        "step", "loss_d", "loss_g", "d_real", "d_fake", "loss_gp", "lr_g", "lr_d", "images_per_s",
+        "step",
+        "loss_d",
+        "loss_g",
+        "d_real",
+        "d_fake",
+        "loss_gp",
+        "lr_g",
+        "lr_d",
+        "images_per_s",
     ];
     let scores = table.columns(|n| !fixed.contains(&n) && !n.starts_with("sigma/"));
     let mut charts = vec![
         chart("Losses", &named(table.columns(|n| n.starts_with("loss_")))),
-        chart("D(x) and D(G(z)) (mean logits)", &named(vec!["d_real".into(), "d_fake".into()])),
+        chart(
+            "D(x) and D(G(z)) (mean logits)",
+            &named(vec!["d_real".into(), "d_fake".into()]),
+        ),
         chart(
             "Spectral norm sigma of each D layer (raw weight)",
             &named(table.columns(|n| n.starts_with("sigma/"))),
@@ -171,7 +192,10 @@ pub fn html(run: &Run) -> Result<String, TrainError> {
     for score in scores {
         charts.push(chart(&escape(&score), &named(vec![score.clone()])));
     }
-    charts.push(chart("Real images per second", &named(vec!["images_per_s".into()])));
+    charts.push(chart(
+        "Real images per second",
+        &named(vec!["images_per_s".into()]),
+    ));
     let step = table.rows.last().and_then(|r| r[0]).unwrap_or(0.0);
     let grid = match run.latest_grid() {
         Some(path) => {

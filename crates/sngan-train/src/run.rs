@@ -61,10 +61,16 @@ impl Run {
         if dir.join("config.json").exists() {
             return Err(TrainError::Invalid {
                 path: dir.to_path_buf(),
-                message: "already holds a run: resume it (--resume) or choose another run directory".into(),
+                message:
+                    "already holds a run: resume it (--resume) or choose another run directory"
+                        .into(),
             });
         }
-        for sub in [dir.to_path_buf(), dir.join("checkpoints"), dir.join("samples")] {
+        for sub in [
+            dir.to_path_buf(),
+            dir.join("checkpoints"),
+            dir.join("samples"),
+        ] {
             std::fs::create_dir_all(&sub).map_err(io(&sub))?;
         }
         let json = serde_json::to_string_pretty(config).expect("configs serialise") + "\n";
@@ -127,10 +133,13 @@ impl Run {
     /// The network to sample from at the checkpoint (its EMA when it keeps one), on the
     /// inference `device`, and its G step.
     pub fn generator(&self, device: &Device) -> Result<(Generator, usize), TrainError> {
-        let checkpoint = self.checkpoint.as_ref().ok_or_else(|| TrainError::Invalid {
-            path: self.dir.join("checkpoints"),
-            message: "no checkpoint yet: train the run first".into(),
-        })?;
+        let checkpoint = self
+            .checkpoint
+            .as_ref()
+            .ok_or_else(|| TrainError::Invalid {
+                path: self.dir.join("checkpoints"),
+                message: "no checkpoint yet: train the run first".into(),
+            })?;
         let g = checkpoint.generator(&self.config.generator, device)?;
         Ok((g, checkpoint.step()))
     }
@@ -230,7 +239,9 @@ pub fn train(
             if ours != theirs {
                 return Err(TrainError::Invalid {
                     path: out.join("config.json"),
-                    message: "holds another config than the one given: resume a run with its own config".into(),
+                    message:
+                        "holds another config than the one given: resume a run with its own config"
+                            .into(),
                 });
             }
             run
@@ -261,9 +272,15 @@ pub fn train(
         gan.step,
     )?;
     let samples_dir = out.join("samples");
-    let (grid_spec, columns) = SampleSpec::grid(&config.generator, config.seed ^ 0xBB67_AE85_84CA_A73B);
+    let (grid_spec, columns) =
+        SampleSpec::grid(&config.generator, config.seed ^ 0xBB67_AE85_84CA_A73B);
     let save_samples = |gan: &Gan, path: &Path| -> Result<(), TrainError> {
-        let images = generate(&gan.sampler(), &config.generator, &grid_spec, &device.clone().inner())?;
+        let images = generate(
+            &gan.sampler(),
+            &config.generator,
+            &grid_spec,
+            &device.clone().inner(),
+        )?;
         save_grid(&images, columns, path)
     };
 
@@ -284,11 +301,13 @@ pub fn train(
         last = gan.iteration(|| {
             loader
                 .next_batch()
-                .unwrap_or_else(|| Err(sngan_data::DataError::Invalid {
-                    what: "GAN loader".into(),
-                    expected: "another batch".into(),
-                    found: "the loader stopped after an error".into(),
-                }))
+                .unwrap_or_else(|| {
+                    Err(sngan_data::DataError::Invalid {
+                        what: "GAN loader".into(),
+                        expected: "another batch".into(),
+                        found: "the loader stopped after an error".into(),
+                    })
+                })
                 .map_err(TrainError::from)
         })?;
         let step = gan.step;

@@ -130,12 +130,9 @@ impl SampleSpec {
             (Some(n), Classes::Fixed(k)) => {
                 ensure(k < n, "class", k, &format!("a class of the run, 0..{n}"))
             }
-            (None, Classes::Fixed(k)) => ensure(
-                false,
-                "class",
-                k,
-                "no class: the run is unconditional",
-            ),
+            (None, Classes::Fixed(k)) => {
+                ensure(false, "class", k, "no class: the run is unconditional")
+            }
             _ => Ok(()),
         }
     }
@@ -278,7 +275,11 @@ mod tests {
     use sngan_models::std_cnn::StdCnnGeneratorConfig;
 
     fn conditional() -> GeneratorConfig {
-        GeneratorConfig::StdCnn(StdCnnGeneratorConfig::new(1).with_z_dim(3).with_n_classes(Some(4)))
+        GeneratorConfig::StdCnn(
+            StdCnnGeneratorConfig::new(1)
+                .with_z_dim(3)
+                .with_n_classes(Some(4)),
+        )
     }
 
     #[test]
@@ -286,7 +287,11 @@ mod tests {
         let g = conditional();
         let (z, y) = SampleSpec::new(6, 9).inputs(&g);
         assert_eq!((z.len(), y), (18, Some(vec![0, 1, 2, 3, 0, 1])));
-        assert_eq!(SampleSpec::new(6, 9).inputs(&g).0, z, "a seed gives the same latents");
+        assert_eq!(
+            SampleSpec::new(6, 9).inputs(&g).0,
+            z,
+            "a seed gives the same latents"
+        );
         let (grid, columns) = SampleSpec::grid(&g, 1);
         let (z, y) = grid.inputs(&g);
         assert_eq!((grid.n, columns), (40, 10));
@@ -315,7 +320,10 @@ mod tests {
             ..SampleSpec::new(4, 0)
         };
         let e = zero.validate(&g).expect_err("truncation 0").to_string();
-        assert!(e.starts_with("truncation = 0: a threshold of at least 0.001"), "{e}");
+        assert!(
+            e.starts_with("truncation = 0: a threshold of at least 0.001"),
+            "{e}"
+        );
         let class = SampleSpec {
             classes: Classes::Fixed(4),
             ..SampleSpec::new(4, 0)

@@ -1,8 +1,7 @@
 //! ImageNet: the tar of tars (indexed and streamed), BSSN npy folders, ImageFolder.
 
 use sngan_data::{
-    Image, ImageFolder, ImageSource, NpyFolder, Pipeline, TarOfTars, decode_rgb,
-    stream_tar_of_tars,
+    Image, ImageFolder, ImageSource, NpyFolder, Pipeline, TarOfTars, decode_rgb, stream_tar_of_tars,
 };
 
 use crate::fixtures::{TempDir, assert_contains, err_msg, jpeg, jpeg_grey, png, rgb, tar, v};
@@ -167,7 +166,9 @@ fn npy_files_equal_what_numpy_writes() {
     assert_eq!(image.shape(), [96, 96, 3]);
     assert_eq!(image.to_array().to_npy(), numpy);
     // BSSN's 128x128x3 files: a 128-byte header, 49,280 bytes in all.
-    let b = Image::new(128, 128, 3, vec![7; 128 * 128 * 3]).to_array().to_npy();
+    let b = Image::new(128, 128, 3, vec![7; 128 * 128 * 3])
+        .to_array()
+        .to_npy();
     assert_eq!(b.len(), 49_280);
     let mut header = b"\x93NUMPY\x01\x00\x76\x00{'descr': '|u1', 'fortran_order': False, 'shape': (128, 128, 3), }".to_vec();
     header.resize(127, b' ');
@@ -186,7 +187,10 @@ fn npy_folder_reads_bssn_layout() {
                 3,
                 (0..192).map(|j| v(k, j % 3, j / 24, j / 3 % 8)).collect(),
             );
-            dir.write(&format!("{class}/{class}_{k}.npy"), &img.to_array().to_npy());
+            dir.write(
+                &format!("{class}/{class}_{k}.npy"),
+                &img.to_array().to_npy(),
+            );
         }
     }
     dir.write("n01/readme.txt", b"not an image");
@@ -211,10 +215,7 @@ fn npy_folder_reads_bssn_layout() {
     dir.write("n02/n02_9.npy", &bad);
     let f = NpyFolder::open(dir.path(), false).expect("open");
     let e = err_msg(f.load(5));
-    assert_contains(
-        &e,
-        "n02_9.npy: expected a uint8 array, found dtype '<f4'",
-    );
+    assert_contains(&e, "n02_9.npy: expected a uint8 array, found dtype '<f4'");
     // a truncated file
     let good = Image::new(8, 8, 3, vec![1; 192]).to_array().to_npy();
     dir.write("n02/n02_9.npy", &good[..good.len() - 5]);
@@ -265,4 +266,3 @@ fn image_folder_rules_and_errors() {
     // decode check through the same path the folder uses
     assert!(decode_rgb(b"\x89PNG\r\n\x1a\n", "t.png").is_err());
 }
-

@@ -40,7 +40,10 @@ fn real_mnist_pixels_match_the_uncompressed_md5() {
         .flat_map(|d| d.to_be_bytes())
         .collect();
     file.extend_from_slice(&test.pixels);
-    assert_eq!(sngan_core::md5_hex(&file), "2646ac647ad5339dbf082846283269ea");
+    assert_eq!(
+        sngan_core::md5_hex(&file),
+        "2646ac647ad5339dbf082846283269ea"
+    );
 }
 
 fn write_split(dir: &TempDir, n: usize, gz: bool) {

@@ -73,7 +73,8 @@ fn bad_files_name_the_file_the_expectation_and_the_finding() {
     // Stats file where images are expected: no image array.
     let e = Images::read(&fixture("formulas", "stats_a.npz")).expect_err("not images");
     assert!(
-        e.to_string().contains("stats_a.npz: expected an array named `x` or `images`"),
+        e.to_string()
+            .contains("stats_a.npz: expected an array named `x` or `images`"),
         "{e}"
     );
     let e = Statistics::read(&dir.join("absent.npz")).expect_err("absent");
