@@ -63,6 +63,19 @@ pub enum CoreError {
     },
 }
 
+impl CoreError {
+    /// The file the error is about (the target of a download).
+    pub fn path(&self) -> Option<&str> {
+        match self {
+            Self::Io { path, .. }
+            | Self::Format { path, .. }
+            | Self::Truncated { path, .. }
+            | Self::Checksum { path, .. }
+            | Self::Download { path, .. } => Some(path),
+        }
+    }
+}
+
 /// `Result` with [`CoreError`].
 pub type Result<T, E = CoreError> = std::result::Result<T, E>;
 

@@ -271,34 +271,27 @@ impl Array {
         }
     }
 
+    /// The elements as `N`-byte little-endian words (byte-swapped from a big-endian file).
+    fn le_words<const N: usize>(&self, big_endian: bool) -> impl Iterator<Item = [u8; N]> + '_ {
+        self.data.chunks_exact(N).map(move |b| {
+            let mut w: [u8; N] = b.try_into().expect("N-byte chunks");
+            if big_endian {
+                w.reverse();
+            }
+            w
+        })
+    }
+
     /// The elements as `f64`, for a `float32` or `float64` array; `name` labels the error.
     pub fn to_f64(&self, name: &str) -> Result<Vec<f64>> {
-        let dtype = self.dtype();
-        let big = dtype.is_some_and(|d| d.big_endian);
-        match dtype.map(|d| (d.kind, d.size)) {
-            Some((b'f', 8)) => Ok(self
-                .data
-                .chunks_exact(8)
-                .map(|b| {
-                    let b: [u8; 8] = b.try_into().expect("8-byte chunks");
-                    if big {
-                        f64::from_be_bytes(b)
-                    } else {
-                        f64::from_le_bytes(b)
-                    }
-                })
+        match self.dtype() {
+            Some(d) if (d.kind, d.size) == (b'f', 8) => Ok(self
+                .le_words(d.big_endian)
+                .map(f64::from_le_bytes)
                 .collect()),
-            Some((b'f', 4)) => Ok(self
-                .data
-                .chunks_exact(4)
-                .map(|b| {
-                    let b: [u8; 4] = b.try_into().expect("4-byte chunks");
-                    f64::from(if big {
-                        f32::from_be_bytes(b)
-                    } else {
-                        f32::from_le_bytes(b)
-                    })
-                })
+            Some(d) if (d.kind, d.size) == (b'f', 4) => Ok(self
+                .le_words(d.big_endian)
+                .map(|w| f64::from(f32::from_le_bytes(w)))
                 .collect()),
             _ => Err(format_error(
                 name,
@@ -353,13 +346,11 @@ impl Array {
             b'U' => first
                 .chunks_exact(4)
                 .map(|b| {
-                    let b: [u8; 4] = b.try_into().expect("4-byte chunks");
-                    let v = if d.big_endian {
-                        u32::from_be_bytes(b)
-                    } else {
-                        u32::from_le_bytes(b)
-                    };
-                    char::from_u32(v)
+                    let mut w: [u8; 4] = b.try_into().expect("4-byte chunks");
+                    if d.big_endian {
+                        w.reverse();
+                    }
+                    char::from_u32(u32::from_le_bytes(w))
                 })
                 .collect::<Option<String>>()?,
             b'S' => String::from_utf8(first.to_vec()).ok()?,

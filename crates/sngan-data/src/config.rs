@@ -54,10 +54,7 @@ impl DatasetName {
 
     /// Command-line name.
     pub fn name(self) -> &'static str {
-        DatasetName::ALL
-            .iter()
-            .find(|(d, _)| *d == self)
-            .map_or("", |(_, n)| n)
+        name_of(&Self::ALL, self)
     }
 
     /// The splits the data set has, the one GAN papers train on first.
@@ -109,14 +106,14 @@ impl std::str::FromStr for DatasetName {
     /// Parses a command-line name (case-insensitive; `cifar-10`, `stl-10` also accepted).
     fn from_str(s: &str) -> Result<Self> {
         let key = s.to_ascii_lowercase().replace(['-', '_'], "");
-        DatasetName::ALL
-            .iter()
-            .find(|(_, n)| *n == key)
-            .map(|(d, _)| *d)
-            .ok_or_else(|| DataError::UnknownDataset {
-                expected: DatasetName::ALL.map(|(_, n)| n).join(", "),
+        parse_name(&Self::ALL, &key, "dataset").map_err(|e| match e {
+            DataError::Unknown { what, expected, .. } => DataError::Unknown {
+                what,
+                expected,
                 found: s.into(),
-            })
+            },
+            other => other,
+        })
     }
 }
 
@@ -153,10 +150,7 @@ impl Split {
 
     /// Command-line name.
     pub fn name(self) -> &'static str {
-        Split::ALL
-            .iter()
-            .find(|(s, _)| *s == self)
-            .map_or("", |(_, n)| n)
+        name_of(&Self::ALL, self)
     }
 }
 
@@ -164,15 +158,7 @@ impl std::str::FromStr for Split {
     type Err = DataError;
 
     fn from_str(s: &str) -> Result<Self> {
-        Split::ALL
-            .iter()
-            .find(|(_, n)| *n == s)
-            .map(|(sp, _)| *sp)
-            .ok_or_else(|| DataError::Invalid {
-                what: "split".into(),
-                expected: Split::ALL.map(|(_, n)| n).join(", "),
-                found: s.into(),
-            })
+        parse_name(&Self::ALL, s, "split")
     }
 }
 
@@ -416,6 +402,27 @@ impl DataConfig {
             _ => images,
         })
     }
+}
+
+/// `value`'s name in a table of an enum's command-line spellings.
+pub(crate) fn name_of<T: PartialEq>(all: &[(T, &'static str)], value: T) -> &'static str {
+    all.iter().find(|(v, _)| *v == value).map_or("", |(_, n)| n)
+}
+
+/// The value a table of command-line spellings gives `name`; `what` names the kind in errors.
+pub(crate) fn parse_name<T: Copy>(
+    all: &[(T, &'static str)],
+    name: &str,
+    what: &'static str,
+) -> Result<T> {
+    all.iter()
+        .find(|(_, n)| *n == name)
+        .map(|(v, _)| *v)
+        .ok_or_else(|| DataError::Unknown {
+            what,
+            expected: all.iter().map(|(_, n)| *n).collect::<Vec<_>>().join(", "),
+            found: name.into(),
+        })
 }
 
 /// Whether the first class folder of `root` holds `.npy` files.

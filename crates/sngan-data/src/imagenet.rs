@@ -15,6 +15,7 @@ use crate::decode::decode_rgb;
 use crate::error::{DataError, Result, io, member, show};
 use crate::pipeline::Pipeline;
 use crate::source::{ImageSource, check_index, shape_error};
+use sngan_core::CoreError;
 use sngan_core::Image;
 
 /// ILSVRC2012 train: classes.
@@ -191,13 +192,13 @@ impl NpyFolder {
         let (classes, items) = collect(root, &["npy"], "ImageNet npy folder")?;
         if check_counts && (classes.len() != IMAGENET_CLASSES || items.len() != IMAGENET_TRAIN_LEN)
         {
-            return Err(DataError::Format {
+            return Err(DataError::Core(CoreError::Format {
                 path: show(root),
                 expected: format!(
                     "{IMAGENET_CLASSES} classes / {IMAGENET_TRAIN_LEN} images (BSSN ILSVRC2012 layout; disable the count check to use a part)"
                 ),
                 found: format!("{} classes / {} images", classes.len(), items.len()),
-            });
+            }));
         }
         let first = root.join(&items[0].0);
         let bytes = std::fs::read(&first).map_err(io(show(&first)))?;
@@ -297,17 +298,17 @@ struct TarMember {
 
 fn tar_format(path: &Path, e: io::Error) -> DataError {
     if e.kind() == io::ErrorKind::UnexpectedEof {
-        DataError::Truncated {
+        DataError::Core(CoreError::Truncated {
             path: show(path),
             expected: "a complete tar archive".into(),
             found: format!("it ends inside a header ({e})"),
-        }
+        })
     } else {
-        DataError::Format {
+        DataError::Core(CoreError::Format {
             path: show(path),
             expected: "a tar archive".into(),
             found: format!("an unreadable header ({e})"),
-        }
+        })
     }
 }
 
@@ -350,11 +351,11 @@ impl TarOfTars {
             let size = entry.header().size().map_err(|e| tar_format(path, e))?;
             let offset = entry.raw_file_position();
             if offset + size > file_len {
-                return Err(DataError::Truncated {
+                return Err(DataError::Core(CoreError::Truncated {
                     path: member(path, &name),
                     expected: format!("{size} bytes (tar header)"),
                     found: format!("{} bytes", file_len.saturating_sub(offset)),
-                });
+                }));
             }
             if name.ends_with(".tar") {
                 inner_tars.push((name, offset, size));
@@ -390,10 +391,12 @@ impl TarOfTars {
             let mut inner = tar::Archive::new(window);
             let entries = inner.entries_with_seek().map_err(io(label.clone()))?;
             for entry in entries {
-                let entry = entry.map_err(|e| DataError::Format {
-                    path: label.clone(),
-                    expected: "a tar of images".into(),
-                    found: format!("an unreadable header ({e})"),
+                let entry = entry.map_err(|e| {
+                    DataError::Core(CoreError::Format {
+                        path: label.clone(),
+                        expected: "a tar of images".into(),
+                        found: format!("an unreadable header ({e})"),
+                    })
                 })?;
                 if !entry.header().entry_type().is_file() {
                     continue;
@@ -402,11 +405,11 @@ impl TarOfTars {
                 let size = entry.header().size().map_err(io(label.clone()))?;
                 let offset = entry.raw_file_position();
                 if offset + size > len {
-                    return Err(DataError::Truncated {
+                    return Err(DataError::Core(CoreError::Truncated {
                         path: format!("{label}:{name}"),
                         expected: format!("{size} bytes (tar header)"),
                         found: format!("{} bytes", len.saturating_sub(offset)),
-                    });
+                    }));
                 }
                 members.push(TarMember {
                     outer: class.clone(),
@@ -548,10 +551,12 @@ pub fn stream_tar_of_tars(
         let outer_label = member(path, &outer_name);
         let mut inner = tar::Archive::new(entry);
         for e in inner.entries().map_err(io(outer_label.clone()))? {
-            let mut e = e.map_err(|err| DataError::Truncated {
-                path: outer_label.clone(),
-                expected: "a complete inner tar".into(),
-                found: format!("an unreadable header ({err})"),
+            let mut e = e.map_err(|err| {
+                DataError::Core(CoreError::Truncated {
+                    path: outer_label.clone(),
+                    expected: "a complete inner tar".into(),
+                    found: format!("an unreadable header ({err})"),
+                })
             })?;
             if !e.header().entry_type().is_file() {
                 continue;
@@ -562,11 +567,11 @@ pub fn stream_tar_of_tars(
             e.read_to_end(&mut bytes)
                 .map_err(io(format!("{outer_label}:{name}")))?;
             if bytes.len() as u64 != size {
-                return Err(DataError::Truncated {
+                return Err(DataError::Core(CoreError::Truncated {
                     path: format!("{outer_label}:{name}"),
                     expected: format!("{size} bytes (tar header)"),
                     found: format!("{} bytes", bytes.len()),
-                });
+                }));
             }
             if has_ext(&name, &IMAGE_EXTENSIONS) {
                 pending.push((class.clone(), name, bytes));

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use crate::archive::{gunzip_maybe, read_maybe_gz};
 use crate::error::{DataError, Result, show};
+use sngan_core::CoreError;
 use sngan_core::Images;
 
 /// The two MNIST splits.
@@ -45,11 +46,11 @@ pub const MNIST_CLASSES: [&str; 10] = ["0", "1", "2", "3", "4", "5", "6", "7", "
 pub fn parse_idx<'a>(bytes: &'a [u8], ndim: usize, path: &str) -> Result<(Vec<usize>, &'a [u8])> {
     let expected_magic = format!("000008{ndim:02x}");
     if bytes.len() < 4 {
-        return Err(DataError::Truncated {
+        return Err(DataError::Core(CoreError::Truncated {
             path: path.into(),
             expected: "an IDX header of at least 4 bytes".into(),
             found: format!("{} bytes", bytes.len()),
-        });
+        }));
     }
     let magic = &bytes[..4];
     let hex: String = magic.iter().map(|b| format!("{b:02x}")).collect();
@@ -63,19 +64,19 @@ pub fn parse_idx<'a>(bytes: &'a [u8], ndim: usize, path: &str) -> Result<(Vec<us
         } else {
             ""
         };
-        return Err(DataError::Format {
+        return Err(DataError::Core(CoreError::Format {
             path: path.into(),
             expected: format!("IDX magic {expected_magic} (u8, {ndim} dimensions)"),
             found: format!("{hex}{hint}"),
-        });
+        }));
     }
     let header = 4 + 4 * ndim;
     if bytes.len() < header {
-        return Err(DataError::Truncated {
+        return Err(DataError::Core(CoreError::Truncated {
             path: path.into(),
             expected: format!("a {header}-byte IDX header"),
             found: format!("{} bytes", bytes.len()),
-        });
+        }));
     }
     let dims: Vec<usize> = (0..ndim)
         .map(|i| {
@@ -91,17 +92,17 @@ pub fn parse_idx<'a>(bytes: &'a [u8], ndim: usize, path: &str) -> Result<(Vec<us
     if have != want {
         let dims_txt = format!("{dims:?}");
         let e = if have < want {
-            DataError::Truncated {
+            DataError::Core(CoreError::Truncated {
                 path: path.into(),
                 expected: format!("{want} data bytes (header says {dims_txt})"),
                 found: format!("{have}"),
-            }
+            })
         } else {
-            DataError::Format {
+            DataError::Core(CoreError::Format {
                 path: path.into(),
                 expected: format!("{want} data bytes (header says {dims_txt})"),
                 found: format!("{have} (trailing bytes)"),
-            }
+            })
         };
         return Err(e);
     }
@@ -151,11 +152,11 @@ fn labelled(
     [images_name, labels_name]: [&str; 2],
 ) -> Result<Images> {
     if labels.len() != images.len() {
-        return Err(DataError::Format {
+        return Err(DataError::Core(CoreError::Format {
             path: labels_name.into(),
             expected: format!("{} labels, one per image of {images_name}", images.len()),
             found: format!("{}", labels.len()),
-        });
+        }));
     }
     images.labels = labels.into_iter().map(|l| Some(u32::from(l))).collect();
     images.num_classes = Some(10);
@@ -219,11 +220,11 @@ pub fn load_mnist(root: &Path, split: MnistSplit, check_counts: bool) -> Result<
         [&images_name, &labels_name],
     )?;
     if check_counts && images.len() != split.published_len() {
-        return Err(DataError::Format {
+        return Err(DataError::Core(CoreError::Format {
             path: images_name,
             expected: format!("{} images (published MNIST {p})", split.published_len()),
             found: format!("{}", images.len()),
-        });
+        }));
     }
     Ok(images)
 }

@@ -13,6 +13,7 @@ use rayon::prelude::*;
 use crate::archive::{MemberReader, Store, read_all};
 use crate::error::{DataError, Result, show};
 use crate::resize::{Filter, Resizer};
+use sngan_core::CoreError;
 use sngan_core::Images;
 
 /// Side of an STL-10 image.
@@ -185,7 +186,7 @@ pub fn load_stl10(root: &Path, split: Stl10Split, options: Stl10Options) -> Resu
             let y = labels[li].take().unwrap_or_default();
             let y_name = store.label(&names[parts.len() + li]);
             if y.len() != imgs.len() {
-                return Err(DataError::Format {
+                return Err(DataError::Core(CoreError::Format {
                     path: y_name,
                     expected: format!(
                         "{} labels, one per image of {}",
@@ -193,7 +194,7 @@ pub fn load_stl10(root: &Path, split: Stl10Split, options: Stl10Options) -> Resu
                         store.label(&names[k])
                     ),
                     found: format!("{}", y.len()),
-                });
+                }));
             }
             for (index, (&l, slot)) in y.iter().zip(imgs.labels.iter_mut()).enumerate() {
                 if !(1..=10).contains(&l) {
@@ -247,31 +248,31 @@ fn read_x(
         )
     };
     if !size.is_multiple_of(IMAGE_BYTES) || size == 0 {
-        return Err(DataError::Format {
+        return Err(DataError::Core(CoreError::Format {
             path: label.into(),
             expected: match expected {
                 Some(e) => want_txt(e),
                 None => format!("a whole number of {IMAGE_BYTES}-byte STL-10 images"),
             },
             found: format!("{size} bytes"),
-        });
+        }));
     }
     if let Some(e) = expected
         && n != e
     {
         let found = format!("{n} images");
         return Err(if n < e {
-            DataError::Truncated {
+            DataError::Core(CoreError::Truncated {
                 path: label.into(),
                 expected: want_txt(e),
                 found,
-            }
+            })
         } else {
-            DataError::Format {
+            DataError::Core(CoreError::Format {
                 path: label.into(),
                 expected: want_txt(e),
                 found,
-            }
+            })
         });
     }
     let out_bytes = side * side * 3;

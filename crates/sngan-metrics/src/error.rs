@@ -50,9 +50,9 @@ pub enum MetricsError {
         /// What went wrong: missing keys, shape mismatches.
         found: String,
     },
-    /// A download failed or did not match its published digest.
+    /// An array file, download or atomic write error from `sngan-core` (each names its file).
     #[error(transparent)]
-    Download(sngan_core::CoreError),
+    Core(#[from] sngan_core::CoreError),
     /// Inputs to a metric do not fit it (too few samples, mismatched dimensions, non-finite values).
     #[error("{metric}: expected {expected}, found {found}")]
     Input {
@@ -71,37 +71,6 @@ pub enum MetricsError {
         /// The routine.
         what: &'static str,
     },
-}
-
-impl From<sngan_core::CoreError> for MetricsError {
-    fn from(e: sngan_core::CoreError) -> Self {
-        use sngan_core::CoreError as C;
-        match e {
-            C::Io { path, source } => Self::Io {
-                path: path.into(),
-                source,
-            },
-            C::Format {
-                path,
-                expected,
-                found,
-            } => Self::Format {
-                path: path.into(),
-                expected,
-                found,
-            },
-            C::Truncated {
-                path,
-                expected,
-                found,
-            } => Self::Format {
-                path: path.into(),
-                expected,
-                found: format!("{found} (truncated)"),
-            },
-            e @ (C::Checksum { .. } | C::Download { .. }) => Self::Download(e),
-        }
-    }
 }
 
 /// `Result` with [`MetricsError`].

@@ -23,7 +23,7 @@ pub use gan::{Gan, StepStats};
 pub use grid::save_grid;
 pub use loss::Loss;
 pub use penalty::{GradientPenalty, GradientPenaltyConfig};
-pub use run::{Evaluator, Run, RunOptions, RunSummary, train};
+pub use run::{Evaluator, Metrics, Run, RunOptions, RunSummary, train};
 pub use sample::{Classes, Latents, SampleSpec};
 
 #[cfg(test)]

@@ -11,46 +11,6 @@ use base64::Engine;
 use crate::error::{TrainError, io};
 use crate::run::Run;
 
-/// `metrics.csv` as columns: the header names and, per row, the values (`None` where empty).
-struct Table {
-    names: Vec<String>,
-    rows: Vec<Vec<Option<f64>>>,
-}
-
-impl Table {
-    fn read(path: &Path) -> Result<Self, TrainError> {
-        let text = std::fs::read_to_string(path).map_err(io(path))?;
-        let mut lines = text.lines();
-        let names: Vec<String> = lines
-            .next()
-            .unwrap_or_default()
-            .split(',')
-            .map(String::from)
-            .collect();
-        let rows = lines
-            .filter(|l| l.split(',').count() == names.len())
-            .map(|l| l.split(',').map(|v| v.parse().ok()).collect())
-            .collect();
-        Ok(Self { names, rows })
-    }
-
-    /// `(step, value)` of every row where column `name` has a value.
-    fn series(&self, name: &str) -> Vec<(f64, f64)> {
-        let Some(col) = self.names.iter().position(|n| n == name) else {
-            return Vec::new();
-        };
-        self.rows
-            .iter()
-            .filter_map(|r| Some((r[0]?, r[col]?)))
-            .filter(|(_, v)| v.is_finite())
-            .collect()
-    }
-
-    fn columns(&self, keep: impl Fn(&str) -> bool) -> Vec<String> {
-        self.names.iter().filter(|n| keep(n)).cloned().collect()
-    }
-}
-
 const PALETTE: [&str; 8] = [
     "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf",
 ];
@@ -150,13 +110,7 @@ fn escape(s: &str) -> String {
 /// The report of `run` as one HTML page.
 pub fn html(run: &Run) -> Result<String, TrainError> {
     let config = run.config();
-    let table = match run.metrics_path().is_file() {
-        true => Table::read(&run.metrics_path())?,
-        false => Table {
-            names: Vec::new(),
-            rows: Vec::new(),
-        },
-    };
+    let table = run.metrics()?;
     let named = |names: Vec<String>| -> Vec<(String, Vec<(f64, f64)>)> {
         names
             .into_iter()

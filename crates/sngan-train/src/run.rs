@@ -108,6 +108,17 @@ impl Run {
         self.dir.join("metrics.csv")
     }
 
+    /// `metrics.csv` read back (empty before the first logged step).
+    pub fn metrics(&self) -> Result<Metrics, TrainError> {
+        match self.metrics_path().is_file() {
+            true => Metrics::read(&self.metrics_path()),
+            false => Ok(Metrics {
+                names: Vec::new(),
+                rows: Vec::new(),
+            }),
+        }
+    }
+
     /// The newest sample grid (`samples/step-*.png`), if any.
     pub fn latest_grid(&self) -> Option<PathBuf> {
         let rd = std::fs::read_dir(self.dir.join("samples")).ok()?;
@@ -148,6 +159,50 @@ impl Run {
     pub fn sample(&self, spec: &SampleSpec, device: &Device) -> Result<Images, TrainError> {
         let (g, _) = self.generator(device)?;
         generate(&g, &self.config.generator, spec, device)
+    }
+}
+
+/// `metrics.csv` read back: the column names and, per row, the values (`None` where empty).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Metrics {
+    /// Column names (`step` first).
+    pub names: Vec<String>,
+    /// One entry per row and column.
+    pub rows: Vec<Vec<Option<f64>>>,
+}
+
+impl Metrics {
+    fn read(path: &Path) -> Result<Self, TrainError> {
+        let text = std::fs::read_to_string(path).map_err(io(path))?;
+        let mut lines = text.lines();
+        let names: Vec<String> = lines
+            .next()
+            .unwrap_or_default()
+            .split(',')
+            .map(String::from)
+            .collect();
+        let rows = lines
+            .filter(|l| l.split(',').count() == names.len())
+            .map(|l| l.split(',').map(|v| v.parse().ok()).collect())
+            .collect();
+        Ok(Self { names, rows })
+    }
+
+    /// `(step, value)` of every row where column `name` has a value.
+    pub fn series(&self, name: &str) -> Vec<(f64, f64)> {
+        let Some(col) = self.names.iter().position(|n| n == name) else {
+            return Vec::new();
+        };
+        self.rows
+            .iter()
+            .filter_map(|r| Some((r[0]?, r[col]?)))
+            .filter(|(_, v)| v.is_finite())
+            .collect()
+    }
+
+    /// The column names `keep` accepts.
+    pub fn columns(&self, keep: impl Fn(&str) -> bool) -> Vec<String> {
+        self.names.iter().filter(|n| keep(n)).cloned().collect()
     }
 }
 

@@ -1,7 +1,7 @@
 //! `.npz`/`.npy` reading and writing: numpy-written stats in every layout the peers use, our
 //! own files round-tripped with their records, sample arrays, and the error messages.
 
-use sngan_metrics::{Images, MetricsError, Preprocess, Statistics};
+use sngan_metrics::{Images, Preprocess, Statistics};
 
 use crate::common::{cases, fixture, temp_dir};
 
@@ -55,8 +55,11 @@ fn bad_files_name_the_file_the_expectation_and_the_finding() {
     let junk = dir.join("junk.npz");
     std::fs::write(&junk, b"hello").expect("write");
     let e = Statistics::read(&junk).expect_err("junk");
-    assert!(matches!(e, MetricsError::Format { .. }), "{e}");
-    assert!(e.to_string().contains("junk.npz"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("junk.npz: expected a .npz (zip) archive"),
+        "{e}"
+    );
     // Truncated archive.
     let bytes = std::fs::read(fixture("formulas", "stats_a.npz")).expect("read");
     let cut = dir.join("cut.npz");
@@ -78,6 +81,6 @@ fn bad_files_name_the_file_the_expectation_and_the_finding() {
         "{e}"
     );
     let e = Statistics::read(&dir.join("absent.npz")).expect_err("absent");
-    assert!(matches!(e, MetricsError::Io { .. }), "{e}");
+    assert!(e.to_string().contains("absent.npz: No such file"), "{e}");
     std::fs::remove_dir_all(dir).ok();
 }
