@@ -5,7 +5,6 @@ use std::path::PathBuf;
 
 use anyhow::{Result, bail};
 
-use crate::scores::{default_scorers, evaluator};
 use crate::train::{RunOptions, TrainConfig, train};
 
 /// Trains `configs/<stem>.json` (an example runs from its checkout); arguments: `DATA_PATH
@@ -28,10 +27,9 @@ pub fn run_experiment(stem: &str) -> Result<()> {
         .next()
         .map_or_else(|| PathBuf::from("runs").join(stem), PathBuf::from);
     let device = crate::default_device().autodiff();
-    let scorers = default_scorers(&config, &device.clone().inner())?;
     let options = RunOptions {
         resume: true,
-        evaluator: evaluator(scorers, config.checkpoint_every),
+        evaluator: crate::scores::periodic_scores(&config, None, None, &device.clone().inner())?,
         ..RunOptions::new(out)
     };
     let summary = train(&config, source, &device, &options)?;

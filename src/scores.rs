@@ -2,15 +2,17 @@
 //! and Inception IS (Salimans et al., NeurIPS 2016) and FID (Heusel et al., NeurIPS 2017) of
 //! samples drawn from the run's sampler (its EMA when it has one).
 
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 use anyhow::{Context, Result};
 use burn::prelude::*;
 
+use crate::core::InvalidField;
 use crate::data::{DatasetName, ImageSource};
 use crate::metrics::{
-    FidReference, ImagesRef, InceptionExtractor, Metric, MnistYardstick, Protocol, Reference,
-    StatsBuilder,
+    FidReference, ImagesRef, InceptionExtractor, Metric, MnistYardstick, Preprocess, Protocol,
+    Reference, StatsBuilder,
 };
 use crate::train::sample::{SampleSpec, generate};
 use crate::train::{Evaluator, Gan, TrainConfig, TrainError};
@@ -104,6 +106,62 @@ pub fn evaluator(scorers: Vec<Scorer>, every: usize) -> Option<Evaluator> {
             Ok(scores)
         }),
     })
+}
+
+/// Inception scores asked of a run (`sngan train --inception`).
+#[derive(Clone, Debug)]
+pub struct InceptionScores {
+    /// FID Inception weights (`sngan fetch inception`).
+    pub weights: PathBuf,
+    /// Reference statistics for FID; IS only without them.
+    pub reference: Option<PathBuf>,
+    /// Samples per score (default: the protocol's FID count).
+    pub samples: Option<usize>,
+    /// The protocol (splits, logits, preprocessing check).
+    pub protocol: Protocol,
+}
+
+/// The periodic scores of a run of `config`: the MNIST yardstick when it applies, plus the
+/// Inception scores asked for, every `every` G steps (default: the checkpoint interval) and at
+/// the last; `None` when there is nothing to score.
+///
+/// # Errors
+/// `every` given with nothing to score (an [`InvalidField`]), or weights or statistics that
+/// do not load.
+pub fn periodic_scores(
+    config: &TrainConfig,
+    inception: Option<&InceptionScores>,
+    every: Option<usize>,
+    device: &Device,
+) -> Result<Option<Evaluator>> {
+    let mut scorers = default_scorers(config, device)?;
+    if let Some(i) = inception {
+        let reference = i.reference.as_deref().map(Reference::read).transpose()?;
+        let n = i.samples.unwrap_or(i.protocol.n_fake);
+        let extractor = fid_extractor(&i.weights, device)?;
+        scorers.push(Scorer::inception(
+            extractor,
+            reference,
+            n,
+            i.protocol.clone(),
+            device,
+        ));
+    }
+    if let (true, Some(n)) = (scorers.is_empty(), every) {
+        return Err(InvalidField::new(
+            "--eval-every",
+            n,
+            "nothing to score: give Inception weights (or train a 10-class conditional MNIST run)",
+        )
+        .into());
+    }
+    Ok(evaluator(scorers, every.unwrap_or(config.checkpoint_every)))
+}
+
+/// The FID Inception from `weights` with TF-exact preprocessing.
+pub fn fid_extractor(weights: &Path, device: &Device) -> Result<InceptionExtractor> {
+    let model = crate::metrics::load_fid_inception(weights, device)?;
+    Ok(InceptionExtractor::new(model, Preprocess::TfExact, device))
 }
 
 type Yardstick = (MnistYardstick, FidReference);

@@ -11,8 +11,10 @@ use clap::{Parser, Subcommand};
 use sngan::Device;
 use sngan::core::{ConfigError, Images, InvalidField};
 use sngan::data::{DataConfig, DatasetName};
-use sngan::metrics::{InceptionExtractor, Metric, Preprocess, Protocol, Reference};
-use sngan::scores::{Scorer, default_scorers, mnist_scores, mnist_yardstick, reference_stats};
+use sngan::metrics::{Metric, Protocol, Reference};
+use sngan::scores::{
+    InceptionScores, fid_extractor, mnist_scores, mnist_yardstick, periodic_scores, reference_stats,
+};
 use sngan::train::{
     Classes, Latents, Run, RunOptions, RunSummary, SampleSpec, TrainConfig, TrainError,
 };
@@ -98,13 +100,13 @@ struct TrainArgs {
     #[arg(long)]
     inception: Option<PathBuf>,
     /// Reference statistics of the real data for the periodic FID (`sngan stats`).
-    #[arg(long, value_name = "NPZ")]
+    #[arg(long, value_name = "NPZ", requires = "inception")]
     fid_ref: Option<PathBuf>,
     /// Samples per periodic Inception score (default: the protocol's count).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(2..))]
+    #[arg(long, value_name = "N", requires = "inception", value_parser = clap::value_parser!(u64).range(2..))]
     eval_samples: Option<u64>,
     /// Protocol of the periodic Inception scores: sngan-paper, mmgen, studiogan.
-    #[arg(long, value_parser = parse_protocol)]
+    #[arg(long, requires = "inception", value_parser = parse_protocol)]
     protocol: Option<Protocol>,
 }
 
@@ -305,43 +307,27 @@ fn quickstart(device: &Device) -> Result<()> {
     Ok(())
 }
 
-/// The periodic scores of a run: the MNIST yardstick on 10-class conditional MNIST runs, IS
-/// (and FID given reference statistics) with Inception weights.
-fn evaluator(
-    args: &TrainArgs,
-    config: &TrainConfig,
-    device: &Device,
-) -> Result<Option<sngan::train::Evaluator>> {
-    if args.inception.is_none()
-        && (args.fid_ref.is_some() || args.eval_samples.is_some() || args.protocol.is_some())
-    {
-        return Err(usage(
-            "--fid-ref, --eval-samples and --protocol set up Inception scores: give --inception WEIGHTS too",
-        ));
-    }
-    let mut scorers = default_scorers(config, device)?;
-    if let Some(weights) = &args.inception {
-        let protocol = args.protocol.clone().unwrap_or_default();
-        let reference = args.fid_ref.as_deref().map(Reference::read).transpose()?;
-        let n = args.eval_samples.map_or(protocol.n_fake, |n| n as usize);
-        let extractor = extractor(weights, device)?;
-        scorers.push(Scorer::inception(extractor, reference, n, protocol, device));
-    }
-    if scorers.is_empty() && args.eval_every.is_some() {
-        return Err(usage(
-            "--eval-every: nothing to score; give --inception WEIGHTS (or train a conditional MNIST run)",
-        ));
-    }
-    let every = args
-        .eval_every
-        .map_or(config.checkpoint_every, |n| n as usize);
-    Ok(sngan::scores::evaluator(scorers, every))
-}
-
 fn train(args: TrainArgs, device: &Device) -> Result<RunSummary> {
     let config = match &args.config {
         Some(path) => TrainConfig::read(path)?,
         None => sngan::train::experiments::mnist_quickstart(),
+    };
+    let out = args
+        .out
+        .unwrap_or_else(|| PathBuf::from("runs").join(&config.name));
+    // Flags first, then the data: a bad flag is reported before a data set is read.
+    let inception = args.inception.map(|weights| InceptionScores {
+        weights,
+        reference: args.fid_ref,
+        samples: args.eval_samples.map(|n| n as usize),
+        protocol: args.protocol.unwrap_or_default(),
+    });
+    let every = args.eval_every.map(|n| n as usize);
+    let options = RunOptions {
+        stop_at: args.iters,
+        resume: args.resume,
+        evaluator: periodic_scores(&config, inception.as_ref(), every, &device.clone().inner())?,
+        ..RunOptions::new(out.clone())
     };
     let source = match (&args.data, &args.config) {
         (Some(data), _) => config.data.open(data)?,
@@ -352,16 +338,6 @@ fn train(args: TrainArgs, device: &Device) -> Result<RunSummary> {
                 config.data.dataset
             )));
         }
-    };
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("runs").join(&config.name));
-    let options = RunOptions {
-        stop_at: args.iters,
-        resume: args.resume,
-        evaluator: evaluator(&args, &config, &device.clone().inner())?,
-        ..RunOptions::new(out.clone())
     };
     println!("run directory: {}", out.display());
     let summary = sngan::train::train(&config, source, &device.clone().autodiff(), &options)?;
@@ -454,11 +430,6 @@ fn fetch(what: Fetch, to: &Path) -> Result<()> {
     Ok(())
 }
 
-fn extractor(weights: &Path, device: &Device) -> Result<InceptionExtractor> {
-    let model = sngan::metrics::load_fid_inception(weights, device)?;
-    Ok(InceptionExtractor::new(model, Preprocess::TfExact, device))
-}
-
 fn stats(args: StatsArgs, device: &Device) -> Result<()> {
     let data = match (&args.config, args.dataset) {
         (Some(path), _) => TrainConfig::read(path)?.data,
@@ -473,7 +444,7 @@ fn stats(args: StatsArgs, device: &Device) -> Result<()> {
         data.split().name(),
         source.len()
     );
-    let ex = extractor(&args.inception, device)?;
+    let ex = fid_extractor(&args.inception, device)?;
     let reference = reference_stats(source.as_ref(), &ex, args.keep_features, |done, all| {
         eprintln!("{done}/{all} images")
     })?;
@@ -495,7 +466,7 @@ fn eval(args: EvalArgs, device: &Device) -> Result<()> {
     let ex = args
         .inception
         .as_ref()
-        .map(|w| extractor(w, device))
+        .map(|w| fid_extractor(w, device))
         .transpose()?;
     let mnist = match args.metrics.contains(&Metric::Mnist) {
         true => Some(mnist_yardstick(device)?),

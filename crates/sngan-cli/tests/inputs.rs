@@ -241,6 +241,10 @@ fn every_bad_config_value_is_refused_before_a_run_directory_exists() {
         assert!(!out.exists(), "{path}: no run directory is left behind");
     }
     // Bad flags.
+    let mut unconditional = quickstart();
+    unconditional["generator"]["StdCnn"]["n_classes"] = Value::Null;
+    unconditional["discriminator"]["StdCnn"]["n_classes"] = Value::Null;
+    std::fs::write(dir.join("unconditional.json"), unconditional.to_string()).expect("write");
     for (args, want) in [
         (
             vec!["train", "--eval-every", "0"],
@@ -248,7 +252,19 @@ fn every_bad_config_value_is_refused_before_a_run_directory_exists() {
         ),
         (
             vec!["train", "--fid-ref", "x.npz"],
-            "give --inception WEIGHTS too",
+            "required arguments were not provided:\n  --inception",
+        ),
+        (
+            vec![
+                "train",
+                "--eval-every",
+                "5",
+                "--config",
+                "unconditional.json",
+                "--data",
+                ".",
+            ],
+            "--eval-every = 5: nothing to score",
         ),
         (
             vec!["eval", "--samples", "x.npz", "--metrics", "is,fdi"],

@@ -196,13 +196,21 @@ impl TrainConfig {
         let (g, d) = (&self.generator, &self.discriminator);
         let (size, channels, classes) = (g.image_size(), g.image_channels(), g.n_classes());
         let d_field = |name: &str| format!("discriminator.{}.{name}", d.kind());
-        if let Some(d_size) = d.image_size() {
-            ensure(
+        match (d, d.image_size()) {
+            (_, Some(d_size)) => ensure(
                 d_size == size,
                 &d_field("image_size"),
                 d_size,
                 &format!("{size}, the side the generator makes"),
-            )?;
+            )?,
+            // A size-agnostic ResNet D is checked at the size it will see (pooling, attention).
+            (DiscriminatorConfig::ResNet(r), None) => {
+                let sized = r.clone().with_image_size(Some(size));
+                sized
+                    .validate()
+                    .map_err(|e| e.within("discriminator.ResNet"))?;
+            }
+            (DiscriminatorConfig::StdCnn(_), None) => {}
         }
         let d_channels = match d {
             DiscriminatorConfig::StdCnn(_) => d_field("image_channels"),
