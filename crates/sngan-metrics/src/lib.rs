@@ -17,16 +17,18 @@
 //!   of `pt_inception-2015-12-05-6726825d.pth` (SHA-256 prefix checked). Then
 //!   [`load_fid_inception`]`(path, &device)` and
 //!   [`InceptionExtractor::new`]`(model, Preprocess::TfExact, &device)`.
-//! - `sngan stats --dataset NAME --data PATH --out stats.npz`: feed batches of uint8 NHWC images
-//!   ([`ImagesRef::new`]) to [`eval::StatsBuilder`] (`push`, `finish`), then
-//!   [`eval::Reference::write`]. Keep features (`StatsBuilder::new(&ex, true)`) when the file
-//!   will serve KID or precision/recall. For the MNIST yardstick's reference,
-//!   [`mnist::MnistYardstick::stats`].
+//! - `sngan stats (--config X.json | --dataset NAME) --data PATH --out stats.npz
+//!   [--keep-features]`: batches of uint8 NHWC images ([`ImagesRef::new`]) go to
+//!   [`eval::StatsBuilder`] (`push`, `finish`; `StatsBuilder::new(&ex, true)` keeps the
+//!   features KID and precision/recall need), then [`eval::Reference::write`] (the facade's
+//!   `sngan::scores::reference_stats` drives it over a data set). For the MNIST yardstick's
+//!   reference, [`mnist::MnistYardstick::stats`].
 //! - `sngan eval --samples samples.npz --metrics is,fid,kid,pr --ref stats.npz`:
 //!   [`Images::read`], [`eval::Metric::parse_list`], [`eval::Reference::read`],
 //!   [`protocol::Protocol::from_name`] (default [`protocol::Protocol::sngan_paper`]), then
-//!   [`eval::evaluate`]; print the [`eval::EvalReport`] (its `Display` prints every score and the
-//!   protocol line). `--metrics mnist` needs `(MnistYardstick::new(&device)?, reference)`.
+//!   [`eval::evaluate`]; print the [`eval::EvalReport`] (its `Display` prints every score, and
+//!   the protocol line when an Inception score is among them). `--metrics mnist` needs
+//!   `(MnistYardstick::new(&device)?, reference)`.
 //! - `sngan eval --stats A.npz --ref B.npz`: [`fid_from_files`]`(a, b)`, printed as
 //!   `FID <value>`.
 
