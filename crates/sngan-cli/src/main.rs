@@ -295,7 +295,12 @@ fn run(cli: Cli) -> Result<()> {
 fn quickstart(device: &Device) -> Result<()> {
     println!("sngan quick-start: conditional SNGAN on the MNIST test split embedded in the binary");
     println!("(run `sngan --help` for the other commands)");
-    let summary = train(TrainArgs::default(), device)?;
+    // Run again, it continues (or, finished, just reports) the run directory it left.
+    let args = TrainArgs {
+        resume: true,
+        ..TrainArgs::default()
+    };
+    let summary = train(args, device)?;
     println!("sample grid, one row per class: {}", summary.grid.display());
     let report = mnist_scores(&summary.gan, &device.clone().inner())?;
     println!(
