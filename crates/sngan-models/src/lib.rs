@@ -16,7 +16,7 @@ pub mod std_cnn;
 mod zoo;
 
 pub use params::{
-    AssignError, NamedTensor, assign_tensors, count_parameters, named_tensors,
+    AssignError, NamedTensor, assign_tensors, cast_parameters, count_parameters, named_tensors,
     orthogonal_regularization,
 };
 pub use zoo::{Discriminator, DiscriminatorConfig, Generator, GeneratorConfig, Preset, presets};

@@ -1,8 +1,10 @@
 //! Walking a model's tensors by path: trainable-parameter counts as PyTorch reports them
-//! (buffers excluded) and BigGAN's orthogonal regularisation (Brock et al., ICLR 2019, sec. 3.1).
+//! (buffers excluded), BigGAN's orthogonal regularisation (Brock et al., ICLR 2019, sec. 3.1)
+//! and the low-precision copy a mixed-precision forward runs.
 
-use burn::module::{Module, ModuleVisitor, Param};
+use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
 use burn::prelude::*;
+use burn::tensor::FloatDType;
 
 /// Record names of untrained state: spectral-norm vectors and BN statistics.
 const BUFFERS: [&str; 6] = ["u", "v", "u2", "v2", "running_mean", "running_var"];
@@ -104,6 +106,27 @@ pub fn orthogonal_regularization<M: Module>(
     total.map(|t| t * (strength / 2.0))
 }
 
+/// `module` with every trained parameter (a tensor that requires a gradient) cast to `dtype`,
+/// each keeping its id: `Tensor::cast` is differentiable, so a backward pass through the copy
+/// reaches the original parameters, in their own precision. Buffers (spectral-norm vectors, BN
+/// statistics) are left as they are, shared with `module`, and keep their precision.
+pub fn cast_parameters<M: Module>(module: &M, dtype: FloatDType) -> M {
+    module.clone().map(&mut CastParameters(dtype))
+}
+
+struct CastParameters(FloatDType);
+
+impl ModuleMapper for CastParameters {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        let (id, tensor, mapper) = param.consume();
+        let tensor = match tensor.is_require_grad() {
+            true => tensor.cast(self.0),
+            false => tensor,
+        };
+        Param::from_mapped_value(id, tensor, mapper)
+    }
+}
+
 /// Why [`assign_tensors`] refused a tensor.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AssignError {
@@ -134,7 +157,7 @@ struct Assigner<'a> {
     error: Option<AssignError>,
 }
 
-impl burn::module::ModuleMapper for Assigner<'_> {
+impl ModuleMapper for Assigner<'_> {
     fn enter_module(&mut self, name: &str, _container_type: &str) {
         self.stack.push(name.to_string());
     }

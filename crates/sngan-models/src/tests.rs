@@ -97,44 +97,88 @@ fn narrow_d(config: &DiscriminatorConfig) -> DiscriminatorConfig {
     }
 }
 
+/// Counts the f32 gradients in `.0` of the visited parameters, and those with an inf or NaN.
+struct F32Gradients<'a>(&'a GradientsParams, usize, usize);
+
+impl burn::module::ModuleVisitor for F32Gradients<'_> {
+    fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
+        if let Some(grad) = self.0.get::<D>(param.id) {
+            self.1 += usize::from(grad.dtype() == burn::tensor::DType::F32);
+            let finite = grad.is_finite().all().into_scalar::<bool>();
+            self.2 += usize::from(!finite);
+        }
+    }
+}
+
+/// Every architecture runs forward and backward in training mode at reduced width, in f32 and
+/// in the low precisions of mixed-precision training: the copies of [`cast_parameters`] run in
+/// bf16 and f16 (what stays f32 inside, SN's sigma and BN's statistics, does), their gradients
+/// reach the f32 parameters in f32, and their logits stay near the f32 ones (same weights).
 #[test]
-fn every_architecture_runs_forward_and_backward_in_training_mode() {
+fn every_architecture_runs_forward_and_backward_in_training_mode_in_each_precision() {
+    use burn::tensor::{DType, FloatDType};
     let device = device().autodiff();
-    device.seed(0);
     for preset in presets() {
         // The ResNets run at 16 channels (and 3 classes); the std CNN is cheap as it is.
         let g_config = narrow_g(&preset.generator);
         let d_config = narrow_d(&preset.discriminator);
-        let g = g_config.init(&device);
-        let d = d_config.init(&device);
         let batch = 2;
-        let z = Tensor::<2>::random(
-            [batch, g_config.z_dim()],
-            Distribution::Normal(0.0, 1.0),
-            &device,
-        );
-        let y = g_config
-            .n_classes()
-            .map(|_| Tensor::<1, Int>::from_ints([0, 2], &device));
-        let size = g_config.image_size();
-        let x = g.forward(z, y.clone());
-        assert_eq!(
-            x.dims(),
-            [batch, g_config.image_channels(), size, size],
-            "{}: G output",
-            preset.name
-        );
-        let logits = d.forward(x, y);
-        assert_eq!(logits.dims(), [batch, 1], "{}: D output", preset.name);
-        let grads = logits.mean().backward();
-        let mut grads_g = grads;
-        let g_grads = GradientsParams::from_module(&mut grads_g, &g);
-        let d_grads = GradientsParams::from_module(&mut grads_g, &d);
-        assert!(
-            !g_grads.is_empty() && !d_grads.is_empty(),
-            "{}: both networks get gradients",
-            preset.name
-        );
+        let mut f32_logits = Vec::new();
+        for dtype in [FloatDType::F32, FloatDType::BF16, FloatDType::F16] {
+            device.seed(0);
+            let g = g_config.init(&device);
+            let d = d_config.init(&device);
+            let z = Tensor::<2>::random(
+                [batch, g_config.z_dim()],
+                Distribution::Normal(0.0, 1.0),
+                &device,
+            );
+            let y = g_config
+                .n_classes()
+                .map(|_| Tensor::<1, Int>::from_ints([0, 2], &device));
+            let size = g_config.image_size();
+            let x = cast_parameters(&g, dtype).forward(z.cast(dtype), y.clone());
+            let name = format!("{} in {dtype:?}", preset.name);
+            assert_eq!(
+                x.dims(),
+                [batch, g_config.image_channels(), size, size],
+                "{name}: G output"
+            );
+            assert_eq!(x.dtype(), DType::from(dtype), "{name}: G output precision");
+            let logits = cast_parameters(&d, dtype).forward(x, y).cast(FloatDType::F32);
+            assert_eq!(logits.dims(), [batch, 1], "{name}: D output");
+            let values: Vec<f32> = logits.to_data().to_vec().expect("f32 logits");
+            let grads = logits.mean().backward();
+            let mut grads_g = grads;
+            let g_grads = GradientsParams::from_module(&mut grads_g, &g);
+            let d_grads = GradientsParams::from_module(&mut grads_g, &d);
+            assert!(
+                !g_grads.is_empty() && !d_grads.is_empty(),
+                "{name}: both networks get gradients"
+            );
+            for (grads, net) in [(&g_grads, "G"), (&d_grads, "D")] {
+                let mut check = F32Gradients(grads, 0, 0);
+                match net {
+                    "G" => g.visit(&mut check),
+                    _ => d.visit(&mut check),
+                }
+                assert_eq!(
+                    (check.1, check.2),
+                    (grads.len(), 0),
+                    "{name}: {net}'s gradients are f32 (count) and finite (count of others)"
+                );
+            }
+            if dtype == FloatDType::F32 {
+                f32_logits = values;
+                continue;
+            }
+            for (low, high) in values.iter().zip(&f32_logits) {
+                assert!(
+                    (low - high).abs() <= 0.05 * high.abs().max(0.1),
+                    "{name}: logit {low}, f32 {high}"
+                );
+            }
+        }
     }
 }
 

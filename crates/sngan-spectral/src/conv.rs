@@ -9,6 +9,7 @@ use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
 
 use crate::norm::{
     SigmaMode, SigmaParts, SpectralLayer, SpectralNorm, SpectralNormConfig, effective_params,
+    f32_weight,
 };
 use crate::power::{Adjoint, ConvOperator};
 
@@ -151,7 +152,7 @@ impl SpectralLayer for SnConv2d {
 
     fn sigma_parts(&self, update: bool) -> Option<SigmaParts> {
         let sn = self.sn.as_ref()?;
-        let weight = self.weight.val();
+        let weight = f32_weight(&self.weight);
         let [c_out, c_in, kh, kw] = weight.dims();
         if sn.mode == SigmaMode::Strict {
             let operator = ConvOperator {
@@ -322,7 +323,7 @@ impl SpectralLayer for SnConvTranspose2d {
 
     fn sigma_parts(&self, update: bool) -> Option<SigmaParts> {
         let sn = self.sn.as_ref()?;
-        let weight = self.weight.val();
+        let weight = f32_weight(&self.weight);
         let [c_in, c_out, kh, kw] = weight.dims();
         if sn.mode == SigmaMode::Strict {
             let operator = Adjoint(transpose_adjoint(

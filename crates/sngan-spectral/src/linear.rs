@@ -8,7 +8,9 @@ use burn::prelude::*;
 use burn::tensor::module::{embedding, linear};
 
 use crate::conv::{TORCH_DEFAULT_INIT, init_param};
-use crate::norm::{SigmaParts, SpectralLayer, SpectralNorm, SpectralNormConfig, effective_params};
+use crate::norm::{
+    SigmaParts, SpectralLayer, SpectralNorm, SpectralNormConfig, effective_params, f32_weight,
+};
 use crate::power::MatrixOperator;
 
 /// Configuration of a [`SnLinear`].
@@ -107,7 +109,7 @@ impl SpectralLayer for SnLinear {
         let sigma1 = self
             .sn
             .as_ref()?
-            .estimate(&MatrixOperator(self.weight.val()), update);
+            .estimate(&MatrixOperator(f32_weight(&self.weight)), update);
         Some(SigmaParts {
             sigma1,
             sigma2: None,
@@ -194,7 +196,7 @@ impl SpectralLayer for SnEmbedding {
         let sigma1 = self
             .sn
             .as_ref()?
-            .estimate(&MatrixOperator(self.weight.val()), update);
+            .estimate(&MatrixOperator(f32_weight(&self.weight)), update);
         Some(SigmaParts {
             sigma1,
             sigma2: None,

@@ -4,7 +4,7 @@
 
 use burn::module::{Flag, Param};
 use burn::prelude::*;
-use burn::tensor::Distribution;
+use burn::tensor::{Distribution, FloatDType};
 
 use crate::buffer::Buffer;
 use crate::power::{LinearOperator, MatrixOperator, normalize, power_iteration, rayleigh_sigma};
@@ -191,8 +191,17 @@ pub trait SpectralLayer {
     }
 }
 
+/// A layer's raw weight in f32, the precision sigma and the power iteration always run in: a
+/// low-precision training copy of a network casts its weights, never the vectors `u`, `v`.
+pub(crate) fn f32_weight<const D: usize>(weight: &Param<Tensor<D>>) -> Tensor<D> {
+    weight.val().cast(FloatDType::F32)
+}
+
 /// The weight and bias a layer applies to an input on `input_device`: `c * gamma * W / sigma` and
 /// `gamma * b` when normalised, `W` and `b` (times a shared gamma, if given) when plain.
+///
+/// `W / sigma` is formed in f32 and rounded once to the weight's own precision (the precision
+/// of the forward pass), so a bf16 or f16 copy divides by the f32 sigma of its own weights.
 pub(crate) fn effective_params<const D: usize, L: SpectralLayer + ?Sized>(
     layer: &L,
     weight: Tensor<D>,
@@ -205,7 +214,14 @@ pub(crate) fn effective_params<const D: usize, L: SpectralLayer + ?Sized>(
             let parts = layer
                 .sigma_parts(sn.updates(input_device))
                 .expect("a layer with spectral-norm state has a sigma");
-            let weight = sn.normalize_weight(weight, parts.divisor(), shared_gamma.clone());
+            let dtype = weight.dtype();
+            let weight = sn
+                .normalize_weight(
+                    weight.cast(FloatDType::F32),
+                    parts.divisor(),
+                    shared_gamma.clone(),
+                )
+                .cast(dtype);
             (weight, bias.map(|b| sn.scale_bias(b, shared_gamma)))
         }
         None => match shared_gamma {
@@ -274,19 +290,21 @@ impl SpectralNorm {
         SigmaParts { sigma1, sigma2 }
     }
 
-    /// `W_SN = c * gamma * W / sigma`, with an optional extra shared `gamma`.
+    /// `W_SN = c * gamma * W / sigma`, with an optional extra shared `gamma`, in the precision of
+    /// `weight` (`sigma` and the gains are cast to it).
     pub fn normalize_weight<const D: usize>(
         &self,
         weight: Tensor<D>,
         sigma: Tensor<1>,
         shared_gamma: Option<Tensor<1>>,
     ) -> Tensor<D> {
-        let mut weight = weight / sigma.reshape([1; D]);
+        let dtype = weight.dtype();
+        let mut weight = weight / sigma.cast(dtype).reshape([1; D]);
         if self.scale != 1.0 {
             weight = weight * self.scale;
         }
         match self.gain(shared_gamma) {
-            Some(gain) => weight * gain.reshape([1; D]),
+            Some(gain) => weight * gain.cast(dtype).reshape([1; D]),
             None => weight,
         }
     }

@@ -1,5 +1,5 @@
 //! Checkpoints that resume a run bit-for-bit on the CPU: G, D, both Adam states, the EMA, the
-//! step, the host RNG state and the data position. A checkpoint is a folder `step-<N>` that
+//! step, the host RNG state, the data position and an f16 run's loss scales. A checkpoint is a folder `step-<N>` that
 //! appears complete by a rename (its files written and synced, their SHA-256 recorded in
 //! `state.json`, then the folder renamed into place), after which `latest` is switched by an
 //! atomic write; the two newest are kept. Opening one verifies the recorded digests, so a
@@ -20,6 +20,7 @@ use sngan_models::{Generator, GeneratorConfig};
 
 use crate::error::{TrainError, io};
 use crate::gan::Gan;
+use crate::precision::LossScales;
 
 /// Checkpoints kept on disk; older ones are removed after a new one is complete.
 const KEEP: usize = 2;
@@ -31,6 +32,10 @@ struct State {
     batches: u64,
     rng: u64,
     name: String,
+    /// Dynamic loss scales of an f16 run (absent otherwise, and in checkpoints of older
+    /// versions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    loss_scales: Option<LossScales>,
     /// SHA-256 of each file of the checkpoint (absent in checkpoints of older versions).
     #[serde(default)]
     sha256: BTreeMap<String, String>,
@@ -89,6 +94,7 @@ pub fn save(gan: &Gan, dir: &Path) -> Result<PathBuf, TrainError> {
         batches: gan.batches,
         rng: gan.rng.state(),
         name: gan.config().name.clone(),
+        loss_scales: gan.loss_scales,
         sha256,
     };
     let json = serde_json::to_vec_pretty(&state).expect("the state serialises");
@@ -213,6 +219,9 @@ impl Checkpoint {
         gan.step = self.state.step;
         gan.batches = self.state.batches;
         gan.rng = SplitMix64::new(self.state.rng);
+        if let Some(scales) = self.state.loss_scales {
+            gan.loss_scales = Some(scales);
+        }
         Ok(())
     }
 

@@ -12,6 +12,7 @@ use sngan_models::{DiscriminatorConfig, GeneratorConfig};
 
 use crate::loss::Loss;
 use crate::penalty::GradientPenaltyConfig;
+use crate::precision::Precision;
 
 /// Adam's settings for one network (PyTorch's parameterisation; Burn's default eps differs).
 #[derive(Config, Debug, PartialEq)]
@@ -80,6 +81,9 @@ pub struct TrainConfig {
     /// WGAN-GP on D (the BSN gamma runs).
     #[config(default = "None")]
     pub gradient_penalty: Option<GradientPenaltyConfig>,
+    /// Precision of the forward and backward passes (master weights and Adam stay f32).
+    #[config(default = "Precision::F32")]
+    pub precision: Precision,
     /// Seed of weights, latents, labels and data order.
     #[config(default = 0)]
     pub seed: u64,
@@ -177,6 +181,7 @@ impl TrainConfig {
                 "a non-negative strength, or null",
             )?;
         }
+        self.precision.validate().map_err(|e| e.within("precision"))?;
         if let Some(gp) = &self.gradient_penalty {
             ensure(
                 gp.weight.is_finite() && gp.weight > 0.0,

@@ -48,6 +48,17 @@ pub enum TrainError {
     /// A tensor could not be read back from the device.
     #[error("reading a tensor back from the device: {0}")]
     Tensor(String),
+    /// A data-parallel replica no longer holds rank 0's weights (a bug, or a device that does
+    /// not compute deterministically).
+    #[error(
+        "data-parallel rank {rank} no longer holds rank 0's {tensor}: the replicas drifted apart; the last checkpoint in the run directory is intact"
+    )]
+    ReplicaDrift {
+        /// The rank that differs.
+        rank: usize,
+        /// The first tensor that differs, by path (`blocks.0.conv2d1.weight`).
+        tensor: String,
+    },
     /// A periodic score could not be computed.
     #[error("periodic scores at G step {step}: {message}")]
     Score {

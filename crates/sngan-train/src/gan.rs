@@ -1,26 +1,31 @@
 //! The GAN step in the order of Miyato et al. (ICLR 2018, Algorithm 1): `n_dis` discriminator
 //! steps, each on a fresh real batch with the generator's output detached, then one generator
-//! step with its own batch size; Adam per network, linear LR decay, EMA of G.
+//! step with its own batch size; Adam per network, linear LR decay, EMA of G. Each step runs in
+//! the config's precision (`precision`) on one device or on several in data parallel
+//! (`parallel`).
 
 use std::collections::HashMap;
 
 use burn::module::{Module, ModuleMapper, ModuleVisitor, Param, ParamId};
-use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer, MultiGradientsParams};
 use burn::prelude::*;
-use burn::tensor::TensorData;
+use burn::tensor::{FloatDType, TensorData};
 use sngan_core::SplitMix64;
 use sngan_data::ImageBatch;
 use sngan_models::{Discriminator, Generator, named_tensors, orthogonal_regularization};
 
 use crate::config::{AdamSettings, TrainConfig};
 use crate::error::TrainError;
-use crate::sample::{latents, random_classes};
+use crate::parallel::{DataParallel, Link, MarkDistributed, Replica, shard};
+use crate::precision::{LossScales, Precision, rescaled};
 
-/// Everything a run trains, and what a checkpoint must hold to resume it exactly.
+/// Everything a run trains, and what a checkpoint must hold to resume it exactly. In a
+/// data-parallel run the public networks and optimisers are rank 0's, which every output (EMA,
+/// samples, scores, checkpoints) is taken from; the other ranks hold identical copies.
 pub struct Gan {
-    /// The generator (autodiff device, training mode).
+    /// The generator (autodiff device, training mode), in f32 whatever the precision.
     pub g: Generator,
-    /// The discriminator (autodiff device, training mode).
+    /// The discriminator (autodiff device, training mode), in f32 whatever the precision.
     pub d: Discriminator,
     /// Adam of G.
     pub opt_g: ModuleOptimizer,
@@ -34,11 +39,15 @@ pub struct Gan {
     pub batches: u64,
     /// Latent, label and mixing-weight generator (its state is saved in checkpoints).
     pub rng: SplitMix64,
+    /// Dynamic loss scales of D and G (f16 runs).
+    pub loss_scales: Option<LossScales>,
+    peers: Vec<Replica>,
+    link: Link,
     config: TrainConfig,
     device: Device,
 }
 
-/// Numbers of one iteration, for the log.
+/// Numbers of one iteration, for the log (means over the data-parallel replicas).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct StepStats {
     /// D loss of the last D step.
@@ -51,6 +60,8 @@ pub struct StepStats {
     pub d_fake: f32,
     /// Gradient penalty of the last D step (included in `loss_d`), when the run has one.
     pub loss_gp: Option<f32>,
+    /// The loss scales after the iteration (f16 runs).
+    pub loss_scales: Option<LossScales>,
 }
 
 fn adam(settings: &AdamSettings) -> ModuleOptimizer {
@@ -85,6 +96,9 @@ impl Gan {
             step: 0,
             batches: 0,
             rng: SplitMix64::new(config.seed ^ 0x6A09_E667_F3BC_C908),
+            loss_scales: config.precision.loss_scales(),
+            peers: Vec::new(),
+            link: Link::Alone,
             config: config.clone(),
             device: device.clone(),
         }
@@ -95,76 +109,230 @@ impl Gan {
         &self.config
     }
 
-    /// One G step and the `n_dis` D steps before it. `real` yields real batches on the device.
+    /// Spreads the run over `parallel`: ranks 1, 2, ... get copies of rank 0's networks (SN
+    /// vectors and BN statistics included) and optimiser state, and the gradient sum is set up.
+    /// Call it once, after restoring a checkpoint into rank 0.
     ///
     /// # Errors
-    /// A data error, or a loss that is NaN or infinite (nothing is updated by that step).
+    /// A batch size that the devices cannot share equally.
+    pub fn replicate(&mut self, parallel: &DataParallel) -> Result<(), TrainError> {
+        parallel.check(&self.config)?;
+        self.peers = parallel
+            .replicas
+            .iter()
+            .map(|device| Replica {
+                g: self.g.clone().fork(device),
+                d: self.d.clone().fork(device),
+                opt_g: self.opt_g.clone(),
+                opt_d: self.opt_d.clone(),
+                device: device.clone(),
+            })
+            .collect();
+        let devices = std::iter::once(self.device.clone())
+            .chain(parallel.replicas.iter().cloned())
+            .collect();
+        self.link = Link::new(parallel, devices);
+        if let Link::Collective { .. } = self.link {
+            self.g = self.g.clone().map(&mut MarkDistributed);
+            self.d = self.d.clone().map(&mut MarkDistributed);
+            for peer in &mut self.peers {
+                peer.g = peer.g.clone().map(&mut MarkDistributed);
+                peer.d = peer.d.clone().map(&mut MarkDistributed);
+            }
+        }
+        Ok(())
+    }
+
+    /// Devices of the data-parallel ranks, rank 0 first (one entry without data parallel).
+    pub fn devices(&self) -> Vec<Device> {
+        std::iter::once(&self.device)
+            .chain(self.peers.iter().map(|p| &p.device))
+            .cloned()
+            .collect()
+    }
+
+    /// One G step and the `n_dis` D steps before it. `real` yields real batches on rank 0's
+    /// device; with data parallel each rank takes its rows of every batch and of the latents
+    /// and labels drawn for it.
+    ///
+    /// # Errors
+    /// A data error; a penalty asked of a discriminator with self-attention; a loss that is
+    /// NaN or infinite (the step it came from is not applied on the rank that saw it, and the
+    /// networks in memory are not to be used further; the last checkpoint on disk is intact).
     pub fn iteration(
         &mut self,
         mut real: impl FnMut() -> Result<ImageBatch, TrainError>,
     ) -> Result<StepStats, TrainError> {
-        let config = &self.config;
+        if let Some(gp) = &self.config.gradient_penalty
+            && !self.d.is_piecewise_linear()
+        {
+            return Err(gp.through_attention().into());
+        }
         let lr = self.config.lr_factor(self.step);
-        let z_dim = config.generator.z_dim();
-        let n_classes = config.generator.n_classes();
+        let z_dim = self.config.generator.z_dim();
+        let n_classes = self.config.generator.n_classes();
+        let penalty = self.config.gradient_penalty.is_some();
+        let devices = self.devices();
+        let ranks = devices.len();
         let mut stats = StepStats::default();
 
-        for _ in 0..config.n_dis {
+        for _ in 0..self.config.n_dis {
             let batch = real()?;
             self.batches += 1;
             let b = batch.images.dims()[0];
-            let y_real = n_classes.map(|_| batch.labels.clone());
-            let z = latents(&mut self.rng, b, z_dim, &self.device);
-            let y_fake = n_classes.map(|n| random_classes(&mut self.rng, b, n, &self.device));
-            // G in training mode (BN batch statistics, running stats advance) but no graph.
-            let fake = self.g.clone().no_grad().forward(z, y_fake.clone());
-            let d_real = self.d.forward(batch.images.clone(), y_real.clone());
-            let d_fake = self.d.forward(fake.clone(), y_fake);
-            stats.d_real = d_real.clone().mean().into_scalar::<f32>();
-            stats.d_fake = d_fake.clone().mean().into_scalar::<f32>();
-            let mut loss = config.loss.discriminator(d_real, d_fake);
-            let mut loss_d = loss.clone().into_scalar::<f32>();
-            if let Some(gp) = &config.gradient_penalty {
-                // Mixing weights `[batch, 1, 1, 1]` from U(0, 1].
-                let alpha: Vec<f32> = (0..b).map(|_| self.rng.uniform() as f32).collect();
-                let alpha = Tensor::from_data(TensorData::new(alpha, [b, 1, 1, 1]), &self.device);
-                let penalty = gp
-                    .penalty(&self.d, batch.images, fake, alpha, y_real)
-                    .ok_or_else(|| gp.through_attention())?;
-                stats.loss_gp = Some(finite(penalty.value, "loss_gp", self.step)?);
-                loss_d += penalty.value;
-                loss = loss + penalty.surrogate;
+            let draw = Draw::new(&mut self.rng, b, z_dim, n_classes, penalty);
+            let inputs = devices
+                .iter()
+                .enumerate()
+                .map(|(rank, device)| {
+                    let (start, len) = shard(b, rank, ranks);
+                    let rows = |t: Tensor<4>| match ranks {
+                        1 => t,
+                        _ => t.narrow(0, start, len).to_device(device),
+                    };
+                    let labels = match ranks {
+                        1 => batch.labels.clone(),
+                        _ => batch.labels.clone().narrow(0, start, len).to_device(device),
+                    };
+                    let (z, y_fake, alpha) = draw.shard(start, len, z_dim, device);
+                    DInput {
+                        images: rows(batch.images.clone()),
+                        y_real: n_classes.map(|_| labels),
+                        z,
+                        y_fake,
+                        alpha,
+                    }
+                })
+                .collect();
+            let scale = self.loss_scales.map(|s| s.d.scale);
+            let lr_d = self.config.adam_d.lr * lr;
+            let outcomes = self.on_replicas(lr_d, scale, inputs, d_step);
+            let mean = Outcome::mean(&outcomes);
+            if let Some(gp) = mean.penalty {
+                stats.loss_gp = Some(finite(gp, "loss_gp", self.step)?);
             }
-            stats.loss_d = finite(loss_d, "loss_d", self.step)?;
-            let grads = GradientsParams::from_grads(loss.backward(), &self.d);
-            self.d = self
-                .opt_d
-                .step(config.adam_d.lr * lr, self.d.clone(), grads);
+            stats.loss_d = finite(mean.loss, "loss_d", self.step)?;
+            (stats.d_real, stats.d_fake) = (mean.d_real, mean.d_fake);
+            if let (Some(scales), Precision::F16(settings)) =
+                (&mut self.loss_scales, &self.config.precision)
+            {
+                scales.d.update(mean.finite, settings);
+            }
         }
 
-        let b = config.g_batch_size;
-        let z = latents(&mut self.rng, b, z_dim, &self.device);
-        let y = n_classes.map(|n| random_classes(&mut self.rng, b, n, &self.device));
-        let fake = self.g.forward(z, y.clone());
-        // D takes no weight gradients here; its vectors still advance, as in PyTorch's G step.
-        let loss = config
-            .loss
-            .generator(self.d.clone().no_grad().forward(fake, y));
-        stats.loss_g = finite(loss.clone().into_scalar::<f32>(), "loss_g", self.step)?;
-        let loss = match config
-            .ortho_reg
-            .and_then(|s| orthogonal_regularization(&self.g, s, &["shared"]))
+        let b = self.config.g_batch_size;
+        let draw = Draw::new(&mut self.rng, b, z_dim, n_classes, false);
+        let inputs = devices
+            .iter()
+            .enumerate()
+            .map(|(rank, device)| {
+                let (start, len) = shard(b, rank, ranks);
+                let (z, y, _) = draw.shard(start, len, z_dim, device);
+                GInput { z, y }
+            })
+            .collect();
+        let scale = self.loss_scales.map(|s| s.g.scale);
+        let lr_g = self.config.adam_g.lr * lr;
+        let mean = Outcome::mean(&self.on_replicas(lr_g, scale, inputs, g_step));
+        stats.loss_g = finite(mean.loss, "loss_g", self.step)?;
+        if let (Some(scales), Precision::F16(settings)) =
+            (&mut self.loss_scales, &self.config.precision)
         {
-            Some(ortho) => loss + ortho,
-            None => loss,
-        };
-        let grads = GradientsParams::from_grads(loss.backward(), &self.g);
-        self.g = self
-            .opt_g
-            .step(config.adam_g.lr * lr, self.g.clone(), grads);
+            scales.g.update(mean.finite, settings);
+        }
         self.step += 1;
         self.update_ema();
+        stats.loss_scales = self.loss_scales;
         Ok(stats)
+    }
+
+    /// Runs `work` on every rank with its input, rank 0 on this thread when it is alone, else
+    /// one thread per rank; the outcomes in rank order.
+    fn on_replicas<I: Send>(
+        &mut self,
+        lr: f64,
+        scale: Option<f64>,
+        inputs: Vec<I>,
+        work: fn(Nets<'_>, &Phase<'_>, I) -> Outcome,
+    ) -> Vec<Outcome> {
+        let Gan {
+            g,
+            d,
+            opt_g,
+            opt_d,
+            peers,
+            link,
+            config,
+            device,
+            ..
+        } = self;
+        let phase = Phase {
+            config,
+            link,
+            lr,
+            ranks: peers.len() + 1,
+            scale,
+        };
+        let mut nets = vec![Nets {
+            g,
+            d,
+            opt_g,
+            opt_d,
+            device,
+            rank: 0,
+        }];
+        nets.extend(peers.iter_mut().enumerate().map(|(i, p)| Nets {
+            g: &mut p.g,
+            d: &mut p.d,
+            opt_g: &mut p.opt_g,
+            opt_d: &mut p.opt_d,
+            device: &p.device,
+            rank: i + 1,
+        }));
+        if nets.len() == 1 {
+            let (nets, input) = (nets.remove(0), inputs.into_iter().next().expect("an input"));
+            return vec![work(nets, &phase, input)];
+        }
+        std::thread::scope(|s| {
+            let handles: Vec<_> = nets
+                .into_iter()
+                .zip(inputs)
+                .map(|(nets, input)| {
+                    let phase = &phase;
+                    s.spawn(move || {
+                        let _guard = phase.link.guard();
+                        work(nets, phase, input)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .collect()
+        })
+    }
+
+    /// `Ok` when every data-parallel rank holds rank 0's weights and spectral-norm vectors bit
+    /// for bit (BN running statistics are each rank's own and are not compared).
+    pub fn check_replicas(&self) -> Result<(), TrainError> {
+        let state = |g: &Generator, d: &Discriminator| -> Vec<(String, TensorData)> {
+            let tensors = named_tensors(g).into_iter().chain(named_tensors(d));
+            tensors
+                .filter(|t| !t.path.ends_with("running_mean") && !t.path.ends_with("running_var"))
+                .map(|t| (t.path, t.matrix.into_data()))
+                .collect()
+        };
+        let main = state(&self.g, &self.d);
+        for (i, peer) in self.peers.iter().enumerate() {
+            let other = state(&peer.g, &peer.d);
+            if let Some(((path, _), _)) = main.iter().zip(&other).find(|(a, b)| a != b) {
+                return Err(TrainError::ReplicaDrift {
+                    rank: i + 1,
+                    tensor: path.clone(),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// `ema = decay * ema + (1 - decay) * g` over parameters and buffers (StudioGAN's `Ema`);
@@ -228,6 +396,250 @@ fn finite(value: f32, what: &'static str, step: usize) -> Result<f32, TrainError
     } else {
         Err(TrainError::NonFinite { what, value, step })
     }
+}
+
+/// Latents, fake classes and penalty mixing weights of one whole batch, drawn from the run's
+/// RNG in the order a single device draws them; each rank takes its rows.
+struct Draw {
+    z: Vec<f32>,
+    classes: Option<Vec<i64>>,
+    alpha: Option<Vec<f32>>,
+}
+
+impl Draw {
+    /// `batch` latents `N(0, I)`, classes uniform over `0..n_classes` (conditional runs), and
+    /// mixing weights from `U(0, 1]` when `alpha`.
+    fn new(
+        rng: &mut SplitMix64,
+        batch: usize,
+        z_dim: usize,
+        n_classes: Option<usize>,
+        alpha: bool,
+    ) -> Self {
+        let z = rng.normals(batch * z_dim);
+        let classes = n_classes.map(|n| (0..batch).map(|_| rng.below(n) as i64).collect());
+        let alpha = alpha.then(|| (0..batch).map(|_| rng.uniform() as f32).collect());
+        Self { z, classes, alpha }
+    }
+
+    /// Rows `[start, start + len)` on `device`: latents `[len, z_dim]`, classes `[len]`, mixing
+    /// weights `[len, 1, 1, 1]`.
+    #[allow(clippy::type_complexity)]
+    fn shard(
+        &self,
+        start: usize,
+        len: usize,
+        z_dim: usize,
+        device: &Device,
+    ) -> (Tensor<2>, Option<Tensor<1, Int>>, Option<Tensor<4>>) {
+        let rows = start..start + len;
+        let z = self.z[start * z_dim..(start + len) * z_dim].to_vec();
+        let z = Tensor::from_data(TensorData::new(z, [len, z_dim]), device);
+        let y = self.classes.as_ref().map(|c| {
+            Tensor::from_data(TensorData::new(c[rows.clone()].to_vec(), [len]), device)
+        });
+        let alpha = self.alpha.as_ref().map(|a| {
+            Tensor::from_data(TensorData::new(a[rows].to_vec(), [len, 1, 1, 1]), device)
+        });
+        (z, y, alpha)
+    }
+}
+
+/// A D step's inputs on one rank.
+struct DInput {
+    images: Tensor<4>,
+    y_real: Option<Tensor<1, Int>>,
+    z: Tensor<2>,
+    y_fake: Option<Tensor<1, Int>>,
+    alpha: Option<Tensor<4>>,
+}
+
+/// A G step's inputs on one rank.
+struct GInput {
+    z: Tensor<2>,
+    y: Option<Tensor<1, Int>>,
+}
+
+/// One rank's networks, borrowed for a step.
+struct Nets<'a> {
+    g: &'a mut Generator,
+    d: &'a mut Discriminator,
+    opt_g: &'a mut ModuleOptimizer,
+    opt_d: &'a mut ModuleOptimizer,
+    device: &'a Device,
+    rank: usize,
+}
+
+/// What every rank shares in a D or G step.
+struct Phase<'a> {
+    config: &'a TrainConfig,
+    link: &'a Link,
+    /// The learning rate of the network that steps.
+    lr: f64,
+    ranks: usize,
+    /// The loss scale (f16).
+    scale: Option<f64>,
+}
+
+/// What a rank reports from a step.
+#[derive(Clone, Copy, Debug, Default)]
+struct Outcome {
+    /// The loss (D's includes the penalty).
+    loss: f32,
+    d_real: f32,
+    d_fake: f32,
+    penalty: Option<f32>,
+    /// The summed gradients were finite (always, unless loss scaling checks them).
+    finite: bool,
+}
+
+impl Outcome {
+    /// The mean over ranks; `finite` when it is on every rank (the ranks agree on it, as they
+    /// see the same summed gradients).
+    fn mean(outcomes: &[Outcome]) -> Outcome {
+        let n = outcomes.len() as f32;
+        let mean = |f: fn(&Outcome) -> f32| outcomes.iter().map(f).sum::<f32>() / n;
+        Outcome {
+            loss: mean(|o| o.loss),
+            d_real: mean(|o| o.d_real),
+            d_fake: mean(|o| o.d_fake),
+            penalty: outcomes.iter().map(|o| o.penalty).sum::<Option<f32>>().map(|s| s / n),
+            finite: outcomes.iter().all(|o| o.finite),
+        }
+    }
+}
+
+impl Phase<'_> {
+    /// The loss a rank differentiates: its shard's mean times the loss scale, divided by the
+    /// number of ranks so that the summed gradients are the whole batch's mean.
+    fn scaled(&self, loss: Tensor<1>) -> Tensor<1> {
+        let factor = self.scale.unwrap_or(1.0) / self.ranks as f64;
+        match factor == 1.0 {
+            true => loss,
+            false => loss * factor,
+        }
+    }
+
+    /// Sums `grads` over the ranks, divides out the loss scale, and takes the Adam step on
+    /// `module` unless a gradient is inf or NaN (checked under loss scaling) or `loss_finite`
+    /// is false; returns whether the summed gradients were finite.
+    fn apply<M: Module>(
+        &self,
+        module: &mut M,
+        opt: &mut ModuleOptimizer,
+        grads: GradientsParams,
+        loss_finite: bool,
+        nets: (&Device, usize),
+    ) -> bool {
+        let (device, rank) = nets;
+        let check = self.scale.is_some();
+        let unscale = self.scale.map_or(1.0, |s| 1.0 / s);
+        match self.link {
+            // The collective summed the gradients inside backward().
+            Link::Alone | Link::Collective { .. } => {
+                let (grads, finite) = match check {
+                    true => rescaled(&grads, module, unscale, check),
+                    false => (grads, true),
+                };
+                if finite && loss_finite {
+                    *module = opt.step(self.lr, module.clone(), grads);
+                }
+                finite
+            }
+            Link::Gather(exchange) => {
+                let (own, finite) = rescaled(&grads, module, unscale, check);
+                let outgoing = (0..self.ranks)
+                    .map(|_| (rescaled(&own, module, 1.0, false).0, finite))
+                    .collect();
+                let column = exchange.all_to_all(rank, outgoing);
+                let finite = column.iter().all(|(_, f)| *f);
+                let grads = column
+                    .into_iter()
+                    .map(|(g, _)| (g.to_device(device, module), device.clone()))
+                    .collect();
+                if finite && loss_finite {
+                    let multi = MultiGradientsParams { grads };
+                    *module = opt.step_multi(self.lr, module.clone(), multi);
+                }
+                finite
+            }
+        }
+    }
+}
+
+/// One rank's D step: D on real and fake images in the run's precision, the loss (and the
+/// penalty) in f32, gradients summed over the ranks, Adam.
+fn d_step(nets: Nets<'_>, phase: &Phase<'_>, input: DInput) -> Outcome {
+    let Nets {
+        g,
+        d,
+        opt_d,
+        device,
+        rank,
+        ..
+    } = nets;
+    let (config, precision) = (phase.config, &phase.config.precision);
+    // G in training mode (BN batch statistics, running stats advance) but no graph.
+    let g_low = precision.working_copy(&*g).no_grad();
+    let fake = g_low.forward(precision.cast(input.z), input.y_fake.clone());
+    let d_low = precision.working_copy(&*d);
+    let d_real = d_low.forward(precision.cast(input.images.clone()), input.y_real.clone());
+    let d_fake = d_low.forward(fake.clone(), input.y_fake);
+    let (d_real, d_fake) = (d_real.cast(FloatDType::F32), d_fake.cast(FloatDType::F32));
+    let mut out = Outcome {
+        d_real: d_real.clone().mean().into_scalar::<f32>(),
+        d_fake: d_fake.clone().mean().into_scalar::<f32>(),
+        ..Outcome::default()
+    };
+    let mut loss = config.loss.discriminator(d_real, d_fake);
+    out.loss = loss.clone().into_scalar::<f32>();
+    if let (Some(gp), Some(alpha)) = (&config.gradient_penalty, input.alpha) {
+        // In f32 on the master weights, whatever the precision (see `precision`).
+        let fake = fake.cast(FloatDType::F32);
+        let penalty = gp
+            .penalty(d, input.images, fake, alpha, input.y_real)
+            .expect("a penalised D is piecewise linear (checked before the step)");
+        out.penalty = Some(penalty.value);
+        out.loss += penalty.value;
+        loss = loss + penalty.surrogate;
+    }
+    let grads = GradientsParams::from_grads(phase.scaled(loss).backward(), &*d);
+    out.finite = phase.apply(d, opt_d, grads, out.loss.is_finite(), (device, rank));
+    out
+}
+
+/// One rank's G step: G and (without weight gradients) D in the run's precision, the loss and
+/// BigGAN's orthogonal regularisation in f32, gradients summed over the ranks, Adam.
+fn g_step(nets: Nets<'_>, phase: &Phase<'_>, input: GInput) -> Outcome {
+    let Nets {
+        g,
+        d,
+        opt_g,
+        device,
+        rank,
+        ..
+    } = nets;
+    let (config, precision) = (phase.config, &phase.config.precision);
+    let fake = precision
+        .working_copy(&*g)
+        .forward(precision.cast(input.z), input.y.clone());
+    // D takes no weight gradients here; its vectors still advance, as in PyTorch's G step.
+    let logits = precision.working_copy(&*d).no_grad().forward(fake, input.y);
+    let loss = config.loss.generator(logits.cast(FloatDType::F32));
+    let mut out = Outcome {
+        loss: loss.clone().into_scalar::<f32>(),
+        ..Outcome::default()
+    };
+    let loss = match config
+        .ortho_reg
+        .and_then(|s| orthogonal_regularization(&*g, s, &["shared"]))
+    {
+        Some(ortho) => loss + ortho,
+        None => loss,
+    };
+    let grads = GradientsParams::from_grads(phase.scaled(loss).backward(), &*g);
+    out.finite = phase.apply(g, opt_g, grads, out.loss.is_finite(), (device, rank));
+    out
 }
 
 /// G's tensors by parameter id, flattened, on the inner device.

@@ -19,6 +19,7 @@ use crate::checkpoint::{self, Checkpoint};
 use crate::config::TrainConfig;
 use crate::error::{TrainError, io};
 use crate::gan::{Gan, StepStats};
+use crate::parallel::DataParallel;
 use crate::grid::save_grid;
 use crate::sample::{SampleSpec, generate};
 
@@ -236,6 +237,8 @@ pub struct RunOptions {
     pub evaluator: Option<Evaluator>,
     /// Batches the loader decodes ahead of the training step.
     pub prefetch: usize,
+    /// Data parallel over further devices (`device` is rank 0); `None` trains on `device` alone.
+    pub data_parallel: Option<DataParallel>,
 }
 
 impl RunOptions {
@@ -248,6 +251,7 @@ impl RunOptions {
             quiet: false,
             evaluator: None,
             prefetch: 4,
+            data_parallel: None,
         }
     }
 }
@@ -286,6 +290,12 @@ pub fn train(
 ) -> Result<RunSummary, TrainError> {
     config.validate()?;
     check_data(config, source.as_ref())?;
+    if let Some(parallel) = &options.data_parallel {
+        parallel.check(config)?;
+    }
+    for device in std::iter::once(device).chain(options.data_parallel.iter().flat_map(|p| &p.replicas)) {
+        config.precision.check_device(device)?;
+    }
     let out = &options.out;
     let run = match options.resume && out.join("config.json").exists() {
         true => {
@@ -310,6 +320,9 @@ pub fn train(
     };
     run.warnings().iter().for_each(|w| warn(w));
     let mut gan = run.gan(device)?;
+    if let Some(parallel) = &options.data_parallel {
+        gan.replicate(parallel)?;
+    }
 
     let stop = options
         .stop_at
@@ -322,6 +335,7 @@ pub fn train(
     let mut log = MetricsLog::open(
         &run.metrics_path(),
         config.gradient_penalty.is_some(),
+        gan.loss_scales.is_some(),
         &gan.d_sigmas(),
         score_names,
         gan.step,
@@ -408,6 +422,7 @@ pub fn train(
             save_samples(&gan, &grid)?;
         }
         if step.is_multiple_of(config.checkpoint_every) || step == stop {
+            gan.check_replicas()?;
             ckpt = Some(checkpoint::save(&gan, &out.join("checkpoints"))?);
         }
     }
@@ -494,6 +509,7 @@ impl MetricsLog {
     fn open(
         path: &Path,
         penalty: bool,
+        loss_scales: bool,
         sigmas: &[(String, f32)],
         scores: &[String],
         step: usize,
@@ -501,8 +517,12 @@ impl MetricsLog {
         let sigma_cols: String = sigmas.iter().map(|(p, _)| format!(",sigma/{p}")).collect();
         let score_cols: String = scores.iter().map(|n| format!(",{n}")).collect();
         let gp_col = if penalty { ",loss_gp" } else { "" };
+        let scale_cols = match loss_scales {
+            true => ",loss_scale_d,loss_scale_g",
+            false => "",
+        };
         let header = format!(
-            "step,loss_d,loss_g,d_real,d_fake{gp_col},lr_g,lr_d,images_per_s{sigma_cols}{score_cols}"
+            "step,loss_d,loss_g,d_real,d_fake{gp_col}{scale_cols},lr_g,lr_d,images_per_s{sigma_cols}{score_cols}"
         );
         let mut kept = header.clone() + "\n";
         if path.exists() {
@@ -557,9 +577,13 @@ impl MetricsLog {
             None => ",".repeat(self.n_scores),
         };
         let gp_val = s.loss_gp.map(|v| format!(",{v}")).unwrap_or_default();
+        let scale_vals = s
+            .loss_scales
+            .map(|l| format!(",{},{}", l.d.scale, l.g.scale))
+            .unwrap_or_default();
         writeln!(
             self.file,
-            "{step},{},{},{},{}{gp_val},{lr_g},{lr_d},{rate:.1}{sigma_vals}{score_vals}",
+            "{step},{},{},{},{}{gp_val}{scale_vals},{lr_g},{lr_d},{rate:.1}{sigma_vals}{score_vals}",
             s.loss_d, s.loss_g, s.d_real, s.d_fake
         )
         .map_err(io(&self.path))

@@ -190,25 +190,6 @@ impl SampleSpec {
     }
 }
 
-/// Latents `[batch, z_dim]` from `N(0, I)`, drawn from `rng`, on `device`.
-pub fn latents(rng: &mut SplitMix64, batch: usize, z_dim: usize, device: &Device) -> Tensor<2> {
-    Tensor::from_data(
-        TensorData::new(rng.normals(batch * z_dim), [batch, z_dim]),
-        device,
-    )
-}
-
-/// Class ids `[batch]`, uniform over `0..n_classes`, drawn from `rng`, on `device`.
-pub fn random_classes(
-    rng: &mut SplitMix64,
-    batch: usize,
-    n_classes: usize,
-    device: &Device,
-) -> Tensor<1, Int> {
-    let ids: Vec<i64> = (0..batch).map(|_| rng.below(n_classes) as i64).collect();
-    Tensor::from_data(TensorData::new(ids, [batch]), device)
-}
-
 /// Draws `spec` from `g` (built from `config`, on the inference `device`), `CHUNK` samples per
 /// forward pass; conditional samples carry their classes as labels.
 ///

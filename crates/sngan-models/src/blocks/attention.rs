@@ -3,6 +3,7 @@
 
 use burn::module::Param;
 use burn::prelude::*;
+use burn::tensor::FloatDType;
 use burn::tensor::activation::softmax;
 use burn::tensor::module::max_pool2d;
 use burn::tensor::ops::MaxPoolOptions;
@@ -84,7 +85,9 @@ impl SelfAttention {
             .forward(input.clone())
             .reshape([b, c / 8, h * w]);
         let phi = pool(self.conv1x1_phi.forward(input.clone())).reshape([b, c / 8, h * w / 4]);
-        let attn = softmax(theta.swap_dims(1, 2).matmul(phi), 2); // [b, hw, hw/4]
+        // The softmax runs in f32 (as PyTorch's autocast has it), the matmuls in the input's precision.
+        let logits = theta.swap_dims(1, 2).matmul(phi).cast(FloatDType::F32);
+        let attn = softmax(logits, 2).cast(input.dtype()); // [b, hw, hw/4]
         let g = pool(self.conv1x1_g.forward(input.clone())).reshape([b, c / 2, h * w / 4]);
         let attn_g = g.matmul(attn.swap_dims(1, 2)).reshape([b, c / 2, h, w]); // [b, c/2, h, w]
         let out = self.conv1x1_attn.forward(attn_g);

@@ -7,6 +7,7 @@
 
 use burn::module::{Flag, Param};
 use burn::prelude::*;
+use burn::tensor::FloatDType;
 use sngan_spectral::{
     Buffer, SnEmbedding, SnEmbeddingConfig, SnLinear, SnLinearConfig, SpectralNormConfig,
 };
@@ -73,16 +74,29 @@ impl BatchNorm {
     /// # Shapes
     /// - `input`: `[batch, channels, ...]` (rank 2 for features, 4 for images)
     /// - output: same
+    ///
+    /// Computed in f32 whatever the input's precision (statistics, running buffers and the
+    /// affine map, as cuDNN's batch norm does under PyTorch's autocast), the output rounded once
+    /// to the input's precision.
     pub fn forward<const D: usize>(&self, input: Tensor<D>) -> Tensor<D> {
-        let normalized = self.normalize(input);
+        let dtype = input.dtype();
+        let normalized = self.normalize_f32(input);
+        let wide = |p: &Param<Tensor<1>>| channel(p.val().cast(FloatDType::F32));
         match (&self.weight, &self.bias) {
-            (Some(w), Some(b)) => normalized * channel(w.val()) + channel(b.val()),
-            _ => normalized,
+            (Some(w), Some(b)) => (normalized * wide(w) + wide(b)).cast(dtype),
+            _ => normalized.cast(dtype),
         }
     }
 
-    /// `(x - mean) / sqrt(var + eps)` with batch statistics in training, running ones in eval.
+    /// `(x - mean) / sqrt(var + eps)` with batch statistics in training, running ones in eval;
+    /// computed in f32, returned in the input's precision.
     pub fn normalize<const D: usize>(&self, input: Tensor<D>) -> Tensor<D> {
+        let dtype = input.dtype();
+        self.normalize_f32(input).cast(dtype)
+    }
+
+    fn normalize_f32<const D: usize>(&self, input: Tensor<D>) -> Tensor<D> {
+        let input = input.cast(FloatDType::F32);
         let dims = input.dims();
         let c = dims[1];
         let (mean, var) = if input.device().is_autodiff() && self.training.is_enabled() {
