@@ -4,6 +4,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use burn::prelude::Device;
+use sngan_train::{DataParallel, GradientSync};
 
 /// A compute backend this project knows about; [`compiled_backends`] lists those in the binary.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -75,6 +76,11 @@ pub enum DeviceError {
     /// A CPU backend given an index.
     #[error("device '{0}': the CPU backends take no index")]
     IndexOnCpu(String),
+    /// A data-parallel device list that is empty or mixes backends.
+    #[error(
+        "devices '{0}': expected a comma-separated list of devices of one backend, rank 0 first (cuda:0,cuda:1)"
+    )]
+    DeviceList(String),
 }
 
 /// The backends built into this binary, GPU ones first.
@@ -130,6 +136,39 @@ pub fn device(spec: &str) -> Result<Device, DeviceError> {
     Ok(make(backend, index.unwrap_or(0)))
 }
 
+/// Data parallel over the comma-separated `specs` (`cuda:0,cuda:1`): rank 0's autodiff device
+/// (the run's own) and the placement of the others. CUDA devices sum gradients with Burn's NCCL
+/// all-reduce ([`GradientSync::Collective`], also for a single CUDA device), the other backends
+/// through the host ([`GradientSync::Gather`]; `flex,flex` runs two CPU replicas on the one
+/// flex device, which is how CI tests the logic).
+pub fn data_parallel(specs: &str) -> Result<(Device, DataParallel), DeviceError> {
+    let parsed = specs
+        .split(',')
+        .map(|spec| {
+            let device = device(spec)?;
+            Ok((backend_of(spec)?, device))
+        })
+        .collect::<Result<Vec<_>, DeviceError>>()?;
+    let backend = parsed[0].0;
+    if parsed.iter().any(|(b, _)| *b != backend) {
+        return Err(DeviceError::DeviceList(specs.to_string()));
+    }
+    let mut devices = parsed.into_iter().map(|(_, d)| d.autodiff());
+    let rank0 = devices.next().expect("split yields at least one item");
+    let sync = match backend {
+        Backend::Cuda => GradientSync::Collective,
+        _ => GradientSync::Gather,
+    };
+    let replicas = devices.collect();
+    Ok((rank0, DataParallel { replicas, sync }))
+}
+
+/// The backend named before the `:` of `spec`.
+fn backend_of(spec: &str) -> Result<Backend, DeviceError> {
+    let name = spec.split_once(':').map_or(spec, |(name, _)| name);
+    name.parse()
+}
+
 /// The first backend built in, GPU first (cuda, wgpu, flex, ndarray).
 ///
 /// # Panics
@@ -174,6 +213,10 @@ mod tests {
         {
             assert!(device("flex").is_ok());
             assert!(matches!(device("flex:1"), Err(DeviceError::IndexOnCpu(_))));
+            let (rank0, parallel) = data_parallel("flex,flex").expect("two flex replicas");
+            assert!(rank0.is_autodiff() && parallel.replicas[0].is_autodiff());
+            assert_eq!((parallel.ranks(), parallel.sync), (2, GradientSync::Gather));
+            assert!(matches!(data_parallel("flex,"), Err(DeviceError::Unknown(_))));
         }
         #[cfg(not(feature = "cuda"))]
         {

@@ -11,7 +11,9 @@ mod experiment;
 mod quickstart;
 pub mod scores;
 
-pub use backend::{Backend, DeviceError, compiled_backends, default_device, device};
+pub use backend::{
+    Backend, DeviceError, compiled_backends, data_parallel, default_device, device,
+};
 pub use burn;
 pub use burn::prelude::Device;
 pub use experiment::run_experiment;

@@ -16,7 +16,8 @@ use sngan::scores::{
     InceptionScores, fid_extractor, mnist_scores, mnist_yardstick, periodic_scores, reference_stats,
 };
 use sngan::train::{
-    Classes, Latents, Run, RunOptions, RunSummary, SampleSpec, TrainConfig, TrainError,
+    Classes, Latents, LossScaleConfig, Precision, Run, RunOptions, RunSummary, SampleSpec,
+    TrainConfig, TrainError,
 };
 
 /// Spectrally normalised GANs on Burn.
@@ -108,6 +109,34 @@ struct TrainArgs {
     /// Protocol of the periodic Inception scores: sngan-paper, mmgen, studiogan.
     #[arg(long, requires = "inception", value_parser = parse_protocol)]
     protocol: Option<Protocol>,
+    /// Precision of G's and D's forward and backward passes (weights and Adam stay f32); f16
+    /// adds dynamic loss scaling. Default: the config's (f32 unless it says otherwise).
+    #[arg(long, value_enum)]
+    precision: Option<PrecisionArg>,
+    /// Data parallel over these devices, rank 0 first (cuda:0,cuda:1; replaces --device): each
+    /// takes an equal shard of every batch. CUDA sums gradients with NCCL, other backends on the host.
+    #[arg(long, value_name = "LIST")]
+    devices: Option<String>,
+}
+
+/// `--precision`, over [`Precision`].
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum PrecisionArg {
+    F32,
+    Bf16,
+    F16,
+}
+
+impl PrecisionArg {
+    /// The precision, keeping `current`'s loss-scaling settings when both are f16.
+    fn over(self, current: Precision) -> Precision {
+        match (self, current) {
+            (PrecisionArg::F32, _) => Precision::F32,
+            (PrecisionArg::Bf16, _) => Precision::Bf16,
+            (PrecisionArg::F16, Precision::F16(scaling)) => Precision::F16(scaling),
+            (PrecisionArg::F16, _) => Precision::F16(LossScaleConfig::new()),
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -260,6 +289,9 @@ fn run(cli: Cli) -> Result<()> {
     };
     match cli.command {
         None => quickstart(&device),
+        Some(Command::Train(args)) if cli.device.is_some() && args.devices.is_some() => Err(usage(
+            "--device and --devices both name the run's device: give --devices alone (rank 0 first)",
+        )),
         Some(Command::Train(args)) => train(args, &device).map(|_| ()),
         Some(Command::Sample(args)) => sample(args, &device),
         Some(Command::Eval(args)) => eval(args, &device),
@@ -313,10 +345,22 @@ fn quickstart(device: &Device) -> Result<()> {
 }
 
 fn train(args: TrainArgs, device: &Device) -> Result<RunSummary> {
-    let config = match &args.config {
+    let mut config = match &args.config {
         Some(path) => TrainConfig::read(path)?,
         None => sngan::train::experiments::mnist_quickstart(),
     };
+    if let Some(precision) = args.precision {
+        config.precision = precision.over(config.precision);
+    }
+    let (device, data_parallel) = match &args.devices {
+        Some(list) => {
+            let (rank0, parallel) =
+                sngan::data_parallel(list).map_err(|e| usage(format!("--devices: {e}")))?;
+            (rank0, Some(parallel))
+        }
+        None => (device.clone().autodiff(), None),
+    };
+    let inner = device.clone().inner();
     let out = args
         .out
         .unwrap_or_else(|| PathBuf::from("runs").join(&config.name));
@@ -331,7 +375,8 @@ fn train(args: TrainArgs, device: &Device) -> Result<RunSummary> {
     let options = RunOptions {
         stop_at: args.iters,
         resume: args.resume,
-        evaluator: periodic_scores(&config, inception.as_ref(), every, &device.clone().inner())?,
+        evaluator: periodic_scores(&config, inception.as_ref(), every, &inner)?,
+        data_parallel,
         ..RunOptions::new(out.clone())
     };
     let source = match (&args.data, &args.config) {
@@ -345,7 +390,7 @@ fn train(args: TrainArgs, device: &Device) -> Result<RunSummary> {
         }
     };
     println!("run directory: {}", out.display());
-    let summary = sngan::train::train(&config, source, &device.clone().autodiff(), &options)?;
+    let summary = sngan::train::train(&config, source, &device, &options)?;
     println!(
         "done: {} G steps, loss_d {:.4}, loss_g {:.4}, {:.0} real images/s ({:.1}% of the time waiting for data); checkpoint {}",
         summary.step,

@@ -400,7 +400,7 @@ fn finite(value: f32, what: &'static str, step: usize) -> Result<f32, TrainError
 
 /// Latents, fake classes and penalty mixing weights of one whole batch, drawn from the run's
 /// RNG in the order a single device draws them; each rank takes its rows.
-struct Draw {
+pub(crate) struct Draw {
     z: Vec<f32>,
     classes: Option<Vec<i64>>,
     alpha: Option<Vec<f32>>,
@@ -409,7 +409,7 @@ struct Draw {
 impl Draw {
     /// `batch` latents `N(0, I)`, classes uniform over `0..n_classes` (conditional runs), and
     /// mixing weights from `U(0, 1]` when `alpha`.
-    fn new(
+    pub(crate) fn new(
         rng: &mut SplitMix64,
         batch: usize,
         z_dim: usize,
@@ -425,7 +425,7 @@ impl Draw {
     /// Rows `[start, start + len)` on `device`: latents `[len, z_dim]`, classes `[len]`, mixing
     /// weights `[len, 1, 1, 1]`.
     #[allow(clippy::type_complexity)]
-    fn shard(
+    pub(crate) fn shard(
         &self,
         start: usize,
         len: usize,

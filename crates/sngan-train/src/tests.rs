@@ -1,16 +1,25 @@
 //! Run-level tests: exact resume (also past a damaged checkpoint and a log written after the
-//! last checkpoint), the NaN guard, bad configs refused before the run directory exists, and
-//! the run directory's contents.
+//! last checkpoint, and of bf16 and f16 runs), the NaN guard, bad configs refused before the run
+//! directory exists, the run directory's contents, low-precision iterations against f32, and
+//! data parallel against one device running the shards in turn.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use burn::optim::{GradientsAccumulator, GradientsParams};
 use burn::prelude::*;
-use sngan_data::{ImageSource, Images};
-use sngan_models::named_tensors;
+use sngan_core::SplitMix64;
+use sngan_data::{ImageBatch, ImageSource, Images};
+use sngan_models::{DiscriminatorConfig, GeneratorConfig, named_tensors};
 
-use crate::experiments::mnist_quickstart;
-use crate::{EmaConfig, Run, RunOptions, TrainConfig, TrainError, train};
+use crate::experiments::{mnist_quickstart, sngan_cifar10_resnet};
+use crate::gan::Draw;
+use crate::parallel::shard;
+use crate::precision::rescaled;
+use crate::{
+    DataParallel, EmaConfig, Gan, GradientSync, LossScaleConfig, Precision, Run, RunOptions,
+    TrainConfig, TrainError, train,
+};
 
 /// 64 random 32x32 grey images with labels 0..10.
 fn images() -> Arc<dyn ImageSource> {
@@ -96,6 +105,7 @@ fn assert_same_run(a: &crate::Gan, b: &crate::Gan, dirs: [&std::path::Path; 2]) 
     let ema = |gan: &crate::Gan| state(gan.ema.as_ref().expect("EMA"));
     assert_eq!(ema(a), ema(b), "EMA generator");
     assert_eq!((a.rng.state(), a.batches), (b.rng.state(), b.batches));
+    assert_eq!(a.loss_scales, b.loss_scales, "f16 loss scales");
     let [x, y] = dirs.map(|d| Run::open(d).expect("run").metrics().expect("metrics.csv"));
     assert_eq!(x.rows.len(), 6, "one row per step");
     for name in x.columns(|n| n != "images_per_s") {
@@ -314,4 +324,228 @@ fn a_penalty_on_a_discriminator_with_attention_is_refused() {
         "{err}"
     );
     assert!(!dir.exists());
+}
+
+/// Resuming a bf16 run, and an f16 run whose loss scales grow within it, gives what an
+/// uninterrupted run gives, bit for bit (the scales come back from the checkpoint).
+#[test]
+fn resumed_bf16_and_f16_runs_are_bit_identical() {
+    let device = Device::flex().autodiff();
+    let f16 = LossScaleConfig::new()
+        .with_init_scale(1024.0)
+        .with_growth_interval(2);
+    for precision in [Precision::Bf16, Precision::F16(f16)] {
+        let name = precision.name();
+        let config = tiny().with_precision(precision);
+        let run = |dir: &std::path::Path, stop: Option<usize>, resume: bool| {
+            train(&config, images(), &device, &options(dir, stop, resume)).expect(name)
+        };
+        let straight_dir = run_dir(&format!("straight-{name}"));
+        let straight = run(&straight_dir, None, false);
+        let split_dir = run_dir(&format!("split-{name}"));
+        assert_eq!(run(&split_dir, Some(3), false).step, 3);
+        let resumed = run(&split_dir, None, true);
+        assert_same_run(&straight.gan, &resumed.gan, [&straight_dir, &split_dir]);
+        if let Some(scales) = resumed.gan.loss_scales {
+            assert!(
+                scales.d.scale > 1024.0 && scales.g.scale > 1024.0,
+                "the scales grew every 2 clean steps: {scales:?}"
+            );
+        }
+        for dir in [&straight_dir, &split_dir] {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// `n` random images `[n, channels, 32, 32]` in `[-1, 1]` with labels `i % 10`.
+fn random_batch(n: usize, channels: usize, seed: u64, device: &Device) -> ImageBatch {
+    let mut rng = SplitMix64::new(seed);
+    let pixels: Vec<f32> = (0..n * channels * 32 * 32)
+        .map(|_| rng.uniform() as f32 * 2.0 - 1.0)
+        .collect();
+    let labels: Vec<i64> = (0..n as i64).map(|i| i % 10).collect();
+    ImageBatch {
+        images: Tensor::from_data(TensorData::new(pixels, [n, channels, 32, 32]), device),
+        labels: Tensor::from_data(TensorData::new(labels, [n]), device),
+    }
+}
+
+/// G's and D's trained parameters, flattened in path order.
+fn weights(gan: &Gan) -> Vec<f32> {
+    let tensors = named_tensors(&gan.g).into_iter().chain(named_tensors(&gan.d));
+    tensors
+        .filter(|t| !t.is_buffer())
+        .flat_map(|t| {
+            let data = t.matrix.into_data().convert::<f32>();
+            data.try_to_vec::<f32>().expect("f32 weights")
+        })
+        .collect()
+}
+
+/// `|a - b| / |b|` over whole vectors.
+fn relative_error(a: &[f32], b: &[f32]) -> f64 {
+    let norm = |v: &mut dyn Iterator<Item = f64>| v.map(|x| x * x).sum::<f64>().sqrt();
+    let diff = norm(&mut a.iter().zip(b).map(|(x, y)| f64::from(x - y)));
+    diff / norm(&mut b.iter().map(|&y| f64::from(y)))
+}
+
+/// SNGAN's ResNet-32 (CIFAR-10) at 16 channels, one D step per G step, batches of 8.
+fn narrow_resnet() -> TrainConfig {
+    let mut config = sngan_cifar10_resnet()
+        .with_n_dis(1)
+        .with_batch_size(8)
+        .with_g_batch_size(8);
+    if let GeneratorConfig::ResNet(g) = &mut config.generator {
+        g.channels = vec![16; g.channels.len()];
+    }
+    if let DiscriminatorConfig::ResNet(d) = &mut config.discriminator {
+        d.channels = [3].into_iter().chain(vec![16; d.channels.len() - 1]).collect();
+    }
+    config
+}
+
+/// One bf16 and one f16 iteration (f16 at the default loss scale, 65536) of the quick-start
+/// and of ResNet-32 at reduced width, from the same weights and draws as the f32 iteration:
+/// the losses and the Adam update of every G and D weight stay near f32's. The bounds hold
+/// the values measured (in the comments) with a margin of about 2x.
+#[test]
+fn bf16_and_f16_iterations_track_the_f32_iteration() {
+    let device = Device::flex().autodiff();
+    let quickstart = tiny().with_n_dis(1);
+    // (name, config, image channels, bound on loss differences, bound on relative update error).
+    let cases = [
+        ("quick-start", quickstart, 1, [0.05, 0.05], [0.5, 0.5]),
+        ("ResNet-32", narrow_resnet(), 3, [0.05, 0.05], [0.5, 0.5]),
+    ];
+    for (name, config, channels, loss_bound, update_bound) in cases {
+        let batch = random_batch(config.batch_size, channels, 1, &device);
+        let mut reference = None;
+        let precisions = [
+            Precision::F32,
+            Precision::Bf16,
+            Precision::F16(LossScaleConfig::new()),
+        ];
+        for (i, precision) in precisions.into_iter().enumerate() {
+            let label = format!("{name} in {}", precision.name());
+            let mut gan = Gan::new(&config.clone().with_precision(precision), &device);
+            let before = weights(&gan);
+            let stats = gan.iteration(|| Ok(batch.clone())).expect(&label);
+            let update: Vec<f32> = weights(&gan).iter().zip(&before).map(|(a, b)| a - b).collect();
+            let Some((f32_stats, f32_update)) = &reference else {
+                reference = Some((stats, update));
+                continue;
+            };
+            let losses = [
+                (stats.loss_d - f32_stats.loss_d).abs(),
+                (stats.loss_g - f32_stats.loss_g).abs(),
+            ];
+            let error = relative_error(&update, f32_update);
+            eprintln!("{label}: |loss - f32 loss| (D, G) {losses:?}, update error {error:.4}, scales {:?}", stats.loss_scales);
+            assert!(
+                losses[0] <= loss_bound[i - 1] && losses[1] <= loss_bound[i - 1],
+                "{label}: losses {stats:?}, f32 {f32_stats:?}"
+            );
+            assert!(error <= update_bound[i - 1], "{label}: update error {error}");
+        }
+    }
+}
+
+/// One device running data parallel's shards one after another: for each D step and the G
+/// step, each shard's mean loss is differentiated on its own copy of the networks taken before
+/// the step (the first shard on the networks themselves, so their SN vectors and BN statistics
+/// move as rank 0's do), the gradients averaged and one Adam step taken.
+fn iteration_in_turn(gan: &mut Gan, batches: &mut impl Iterator<Item = ImageBatch>, ranks: usize) {
+    let config = gan.config().clone();
+    let (z_dim, n_classes) = (config.generator.z_dim(), config.generator.n_classes());
+    let device = gan.devices()[0].clone();
+    let lr = config.lr_factor(gan.step);
+    for _ in 0..config.n_dis {
+        let batch = batches.next().expect("a batch");
+        let b = batch.images.dims()[0];
+        let draw = Draw::new(&mut gan.rng, b, z_dim, n_classes, false);
+        let copies: Vec<_> = (1..ranks)
+            .map(|_| (gan.g.clone().fork(&device), gan.d.clone().fork(&device)))
+            .collect();
+        let mut sum = GradientsAccumulator::new();
+        for (rank, (g, d)) in std::iter::once((gan.g.clone(), gan.d.clone()))
+            .chain(copies)
+            .enumerate()
+        {
+            let (start, len) = shard(b, rank, ranks);
+            let (z, y, _) = draw.shard(start, len, z_dim, &device);
+            let labels = n_classes.map(|_| batch.labels.clone().narrow(0, start, len));
+            let fake = g.no_grad().forward(z, y.clone());
+            let real = d.forward(batch.images.clone().narrow(0, start, len), labels);
+            let loss = config.loss.discriminator(real, d.forward(fake, y));
+            sum.accumulate(&gan.d, GradientsParams::from_grads(loss.backward(), &gan.d));
+        }
+        let mean = rescaled(&sum.grads(), &gan.d, 1.0 / ranks as f64, false).0;
+        gan.d = gan.opt_d.step(config.adam_d.lr * lr, gan.d.clone(), mean);
+        gan.batches += 1;
+    }
+    let b = config.g_batch_size;
+    let draw = Draw::new(&mut gan.rng, b, z_dim, n_classes, false);
+    let copies: Vec<_> = (1..ranks)
+        .map(|_| (gan.g.clone().fork(&device), gan.d.clone().fork(&device)))
+        .collect();
+    let mut sum = GradientsAccumulator::new();
+    for (rank, (g, d)) in std::iter::once((gan.g.clone(), gan.d.clone()))
+        .chain(copies)
+        .enumerate()
+    {
+        let (start, len) = shard(b, rank, ranks);
+        let (z, y, _) = draw.shard(start, len, z_dim, &device);
+        let logits = d.no_grad().forward(g.forward(z, y.clone()), y);
+        let loss = config.loss.generator(logits);
+        sum.accumulate(&gan.g, GradientsParams::from_grads(loss.backward(), &gan.g));
+    }
+    let mean = rescaled(&sum.grads(), &gan.g, 1.0 / ranks as f64, false).0;
+    gan.g = gan.opt_g.step(config.adam_g.lr * lr, gan.g.clone(), mean);
+    gan.step += 1;
+}
+
+/// Data parallel over two `flex` replicas through Burn's non-collective path (host exchange,
+/// `GradientsParams::to_device`, `MultiGradientsParams`, `step_multi`; flex has one device id,
+/// so the two ranks are two threads on the same CPU device) gives, to rounding, the weights,
+/// SN vectors and BN statistics of one device running the same shards in turn and averaging
+/// their gradients; the two replicas stay identical.
+#[test]
+fn two_flex_replicas_match_one_device_running_the_shards_in_turn() {
+    let device = Device::flex().autodiff();
+    let config = tiny().with_ema(None);
+    let batches: Vec<ImageBatch> = (0..4)
+        .map(|i| random_batch(config.batch_size, 1, i, &device))
+        .collect();
+    let mut parallel = Gan::new(&config, &device);
+    parallel
+        .replicate(&DataParallel {
+            replicas: vec![Device::flex().autodiff()],
+            sync: GradientSync::Gather,
+        })
+        .expect("two ranks share batches of 8 and 16");
+    let mut reference = Gan::new(&config, &device);
+    let (mut next, mut in_turn) = (batches.iter().cloned(), batches.iter().cloned());
+    for _ in 0..2 {
+        parallel
+            .iteration(|| Ok(next.next().expect("a batch")))
+            .expect("parallel iteration");
+        iteration_in_turn(&mut reference, &mut in_turn, 2);
+    }
+    parallel.check_replicas().expect("rank 1 holds rank 0's weights and SN vectors");
+    let mut worst = 0.0f32;
+    for (net, a, b) in [
+        ("G", state(&parallel.g), state(&reference.g)),
+        ("D", state(&parallel.d), state(&reference.d)),
+    ] {
+        for ((path, x), (_, y)) in a.iter().zip(&b) {
+            for (x, y) in x.iter().zip(y) {
+                let diff = (x - y).abs();
+                worst = worst.max(diff);
+                assert!(diff <= 1e-6 * y.abs().max(1.0), "{net} {path}: {x} vs {y}");
+            }
+        }
+    }
+    eprintln!("largest difference from the shards in turn: {worst:e}");
+    assert_eq!(parallel.rng.state(), reference.rng.state());
 }
