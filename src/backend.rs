@@ -216,7 +216,10 @@ mod tests {
             let (rank0, parallel) = data_parallel("flex,flex").expect("two flex replicas");
             assert!(rank0.is_autodiff() && parallel.replicas[0].is_autodiff());
             assert_eq!((parallel.ranks(), parallel.sync), (2, GradientSync::Gather));
-            assert!(matches!(data_parallel("flex,"), Err(DeviceError::Unknown(_))));
+            assert!(matches!(
+                data_parallel("flex,"),
+                Err(DeviceError::Unknown(_))
+            ));
         }
         #[cfg(not(feature = "cuda"))]
         {

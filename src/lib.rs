@@ -11,9 +11,7 @@ mod experiment;
 mod quickstart;
 pub mod scores;
 
-pub use backend::{
-    Backend, DeviceError, compiled_backends, data_parallel, default_device, device,
-};
+pub use backend::{Backend, DeviceError, compiled_backends, data_parallel, default_device, device};
 pub use burn;
 pub use burn::prelude::Device;
 pub use experiment::run_experiment;

@@ -145,7 +145,9 @@ fn every_architecture_runs_forward_and_backward_in_training_mode_in_each_precisi
                 "{name}: G output"
             );
             assert_eq!(x.dtype(), DType::from(dtype), "{name}: G output precision");
-            let logits = cast_parameters(&d, dtype).forward(x, y).cast(FloatDType::F32);
+            let logits = cast_parameters(&d, dtype)
+                .forward(x, y)
+                .cast(FloatDType::F32);
             assert_eq!(logits.dims(), [batch, 1], "{name}: D output");
             let values: Vec<f32> = logits.to_data().try_to_vec().expect("f32 logits");
             let grads = logits.mean().backward();

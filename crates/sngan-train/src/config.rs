@@ -181,7 +181,9 @@ impl TrainConfig {
                 "a non-negative strength, or null",
             )?;
         }
-        self.precision.validate().map_err(|e| e.within("precision"))?;
+        self.precision
+            .validate()
+            .map_err(|e| e.within("precision"))?;
         if let Some(gp) = &self.gradient_penalty {
             ensure(
                 gp.weight.is_finite() && gp.weight > 0.0,

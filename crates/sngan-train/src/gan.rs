@@ -435,12 +435,14 @@ impl Draw {
         let rows = start..start + len;
         let z = self.z[start * z_dim..(start + len) * z_dim].to_vec();
         let z = Tensor::from_data(TensorData::new(z, [len, z_dim]), device);
-        let y = self.classes.as_ref().map(|c| {
-            Tensor::from_data(TensorData::new(c[rows.clone()].to_vec(), [len]), device)
-        });
-        let alpha = self.alpha.as_ref().map(|a| {
-            Tensor::from_data(TensorData::new(a[rows].to_vec(), [len, 1, 1, 1]), device)
-        });
+        let y = self
+            .classes
+            .as_ref()
+            .map(|c| Tensor::from_data(TensorData::new(c[rows.clone()].to_vec(), [len]), device));
+        let alpha = self
+            .alpha
+            .as_ref()
+            .map(|a| Tensor::from_data(TensorData::new(a[rows].to_vec(), [len, 1, 1, 1]), device));
         (z, y, alpha)
     }
 }
@@ -503,7 +505,11 @@ impl Outcome {
             loss: mean(|o| o.loss),
             d_real: mean(|o| o.d_real),
             d_fake: mean(|o| o.d_fake),
-            penalty: outcomes.iter().map(|o| o.penalty).sum::<Option<f32>>().map(|s| s / n),
+            penalty: outcomes
+                .iter()
+                .map(|o| o.penalty)
+                .sum::<Option<f32>>()
+                .map(|s| s / n),
             finite: outcomes.iter().all(|o| o.finite),
         }
     }

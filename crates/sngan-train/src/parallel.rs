@@ -209,7 +209,11 @@ impl<T> Exchange<T> {
         }
         let mut round = self.wait_while(round, |r| !r.draining);
         let column = (0..self.ranks)
-            .map(|from| round.cells[from][rank].take().expect("every rank deposited"))
+            .map(|from| {
+                round.cells[from][rank]
+                    .take()
+                    .expect("every rank deposited")
+            })
             .collect();
         round.collected += 1;
         if round.collected == self.ranks {

@@ -19,8 +19,8 @@ use crate::checkpoint::{self, Checkpoint};
 use crate::config::TrainConfig;
 use crate::error::{TrainError, io};
 use crate::gan::{Gan, StepStats};
-use crate::parallel::DataParallel;
 use crate::grid::save_grid;
+use crate::parallel::DataParallel;
 use crate::sample::{SampleSpec, generate};
 
 /// A run directory: its checked config and its newest checkpoint that verifies.
@@ -293,7 +293,9 @@ pub fn train(
     if let Some(parallel) = &options.data_parallel {
         parallel.check(config)?;
     }
-    for device in std::iter::once(device).chain(options.data_parallel.iter().flat_map(|p| &p.replicas)) {
+    for device in
+        std::iter::once(device).chain(options.data_parallel.iter().flat_map(|p| &p.replicas))
+    {
         config.precision.check_device(device)?;
     }
     let out = &options.out;

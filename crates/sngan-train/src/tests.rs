@@ -386,7 +386,9 @@ fn random_batch(n: usize, channels: usize, seed: u64, device: &Device) -> ImageB
 
 /// G's and D's trained parameters, flattened in path order.
 fn weights(gan: &Gan) -> Vec<f32> {
-    let tensors = named_tensors(&gan.g).into_iter().chain(named_tensors(&gan.d));
+    let tensors = named_tensors(&gan.g)
+        .into_iter()
+        .chain(named_tensors(&gan.d));
     tensors
         .filter(|t| !t.is_buffer())
         .flat_map(|t| {
@@ -413,7 +415,10 @@ fn narrow_resnet() -> TrainConfig {
         g.channels = vec![16; g.channels.len()];
     }
     if let DiscriminatorConfig::ResNet(d) = &mut config.discriminator {
-        d.channels = [3].into_iter().chain(vec![16; d.channels.len() - 1]).collect();
+        d.channels = [3]
+            .into_iter()
+            .chain(vec![16; d.channels.len() - 1])
+            .collect();
     }
     config
 }
@@ -439,9 +444,19 @@ fn bf16_and_f16_iterations_track_the_f32_iteration() {
     // error, for bf16 then f16).
     let cases = [
         // Measured: bf16 (3.4e-4, 0.120), f16 (1.4e-5, 0.054).
-        ("quick-start", tiny().with_n_dis(1), 1, [(1e-3, 0.25), (5e-5, 0.1)]),
+        (
+            "quick-start",
+            tiny().with_n_dis(1),
+            1,
+            [(1e-3, 0.25), (5e-5, 0.1)],
+        ),
         // Measured: bf16 (0.021, 0.024), f16 (0.0097, 0.011); the D loss is about 15.
-        ("ResNet-32", narrow_resnet(), 3, [(0.05, 0.05), (0.02, 0.025)]),
+        (
+            "ResNet-32",
+            narrow_resnet(),
+            3,
+            [(0.05, 0.05), (0.02, 0.025)],
+        ),
     ];
     for (name, config, channels, bounds) in cases {
         let config = linear_adam(config);
@@ -450,7 +465,11 @@ fn bf16_and_f16_iterations_track_the_f32_iteration() {
             let mut gan = Gan::new(&config.clone().with_precision(precision), &device);
             let before = weights(&gan);
             let stats = gan.iteration(|| Ok(batch.clone())).expect(name);
-            let update: Vec<f32> = weights(&gan).iter().zip(&before).map(|(a, b)| a - b).collect();
+            let update: Vec<f32> = weights(&gan)
+                .iter()
+                .zip(&before)
+                .map(|(a, b)| a - b)
+                .collect();
             (stats, update)
         };
         let (f32_stats, f32_update) = iteration(Precision::F32);
@@ -467,7 +486,10 @@ fn bf16_and_f16_iterations_track_the_f32_iteration() {
                 losses.iter().all(|&l| l <= loss_bound),
                 "{name} in {precision}: {stats:?}, f32 {f32_stats:?}"
             );
-            assert!(error <= update_bound, "{name} in {precision}: update error {error}");
+            assert!(
+                error <= update_bound,
+                "{name} in {precision}: update error {error}"
+            );
         }
     }
     // At 2^16 the ResNet's first f16 step overflows in both networks: nothing moves, both
@@ -476,10 +498,16 @@ fn bf16_and_f16_iterations_track_the_f32_iteration() {
     let mut gan = Gan::new(&config, &device);
     let before = weights(&gan);
     let batch = random_batch(config.batch_size, 3, 1, &device);
-    let stats = gan.iteration(|| Ok(batch.clone())).expect("a skipped step is no error");
+    let stats = gan
+        .iteration(|| Ok(batch.clone()))
+        .expect("a skipped step is no error");
     let scales = stats.loss_scales.expect("f16 has scales");
     assert_eq!((scales.d.scale, scales.g.scale), (32768.0, 32768.0));
-    assert_eq!(weights(&gan), before, "skipped steps leave the weights as they were");
+    assert_eq!(
+        weights(&gan),
+        before,
+        "skipped steps leave the weights as they were"
+    );
 }
 
 /// One device running data parallel's shards one after another: for each D step and the G
@@ -563,7 +591,9 @@ fn two_flex_replicas_match_one_device_running_the_shards_in_turn() {
             .expect("parallel iteration");
         iteration_in_turn(&mut reference, &mut in_turn, 2);
     }
-    parallel.check_replicas().expect("rank 1 holds rank 0's weights and SN vectors");
+    parallel
+        .check_replicas()
+        .expect("rank 1 holds rank 0's weights and SN vectors");
     for (net, a, b) in [
         ("G", state(&parallel.g), state(&reference.g)),
         ("D", state(&parallel.d), state(&reference.d)),
@@ -577,4 +607,3 @@ fn two_flex_replicas_match_one_device_running_the_shards_in_turn() {
     }
     assert_eq!(parallel.rng.state(), reference.rng.state());
 }
-

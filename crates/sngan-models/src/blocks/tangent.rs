@@ -42,7 +42,8 @@ impl Pass {
                 let p = h.clone().narrow(0, 0, batch);
                 let t = h.narrow(0, batch, batch) - p.clone();
                 // f'(p): 1 where p > 0, else `slope`; a constant, as in autograd.
-                let gain = p.clone().greater_elem(0.0).float().cast(p.dtype()) * (1.0 - slope) + slope;
+                let gain =
+                    p.clone().greater_elem(0.0).float().cast(p.dtype()) * (1.0 - slope) + slope;
                 let f = leaky_relu_fast(p, slope);
                 Tensor::cat(vec![f.clone(), f + t * gain], 0)
             }
