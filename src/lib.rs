@@ -12,6 +12,7 @@ pub mod scores;
 pub use backend::{Backend, DeviceError, compiled_backends, default_device, device};
 pub use burn;
 pub use burn::prelude::Device;
+pub use sngan_convert as convert;
 pub use experiment::run_experiment;
 pub use sngan_data as data;
 pub use sngan_metrics as metrics;
