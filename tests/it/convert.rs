@@ -1,0 +1,191 @@
+//! Imports of the peers' checkpoints (sngan-convert) against the outputs the peers' own module
+//! layouts computed in eval mode (fixtures/convert_*/export.py), the error cases, and exports
+//! that read back to the same tensors.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use sngan::burn::prelude::*;
+use sngan::burn::tensor::TensorData;
+use sngan::convert::{ConvertError, Net, Source, import};
+use sngan::models::resnet::{ResNetDiscriminatorConfig, ResNetGeneratorConfig};
+use sngan::models::{DiscriminatorConfig, GeneratorConfig};
+use sngan::train::{TrainConfig, experiments};
+
+use crate::{assert_close, values};
+
+fn fixture(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/it/fixtures")
+        .join(path)
+}
+
+/// The arrays of a fixture folder's `cases.npz`, by name.
+struct Cases(HashMap<String, (Vec<usize>, Vec<f64>)>);
+
+impl Cases {
+    fn read(folder: &str) -> Self {
+        let path = fixture(folder).join("cases.npz");
+        let mut npz = npyz::npz::NpzArchive::open(&path).expect("fixture cases are committed");
+        let names: Vec<String> = npz.array_names().map(str::to_string).collect();
+        let mut out = HashMap::new();
+        for name in names {
+            let array = npz.by_name(&name).unwrap().unwrap();
+            let shape: Vec<usize> = array.shape().iter().map(|&d| d as usize).collect();
+            let data: Vec<f64> = match array.dtype().descr().contains("i8") {
+                true => array.into_vec::<i64>().unwrap().into_iter().map(|x| x as f64).collect(),
+                false => array.into_vec::<f32>().unwrap().into_iter().map(f64::from).collect(),
+            };
+            out.insert(name, (shape, data));
+        }
+        Self(out)
+    }
+
+    fn floats(&self, name: &str) -> Vec<f32> {
+        self.0[name].1.iter().map(|&x| x as f32).collect()
+    }
+
+    fn tensor<const D: usize>(&self, name: &str, device: &Device) -> Tensor<D> {
+        let (shape, _) = &self.0[name];
+        Tensor::from_data(TensorData::new(self.floats(name), shape.clone()), device)
+    }
+
+    fn classes(&self, name: &str, device: &Device) -> Tensor<1, Int> {
+        let (shape, data) = &self.0[name];
+        let ids: Vec<i64> = data.iter().map(|&x| x as i64).collect();
+        Tensor::from_data(TensorData::new(ids, shape.clone()), device)
+    }
+}
+
+/// `config` at the fixtures' widths: G maps `g` (its first entry the dense layer's), D maps `d`.
+fn narrow(mut config: TrainConfig, z_dim: usize, g: Vec<usize>, d: Vec<usize>) -> TrainConfig {
+    let (GeneratorConfig::ResNet(gc), DiscriminatorConfig::ResNet(dc)) =
+        (&mut config.generator, &mut config.discriminator)
+    else {
+        panic!("ResNet presets")
+    };
+    gc.z_dim = z_dim;
+    gc.channels = g;
+    dc.channels = d;
+    config
+}
+
+/// The experiment with the StudioGAN BigGAN-32 networks.
+fn studiogan_biggan(z_dim: usize, shared: usize, g: Vec<usize>, d: Vec<usize>) -> TrainConfig {
+    let mut config = experiments::biggan_cifar10();
+    config.generator = GeneratorConfig::ResNet(
+        ResNetGeneratorConfig::biggan_cifar32_studio().with_shared_dim(Some(shared)),
+    );
+    config.discriminator =
+        DiscriminatorConfig::ResNet(ResNetDiscriminatorConfig::biggan_cifar32_studio());
+    narrow(config, z_dim, g, d)
+}
+
+fn files(folder: &str) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(fixture(folder))
+        .expect("fixture folder")
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "pth" || e == "npz"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// Imports `files`, then runs G (and the EMA G, and D) in eval mode on the case's inputs and
+/// compares with the peer's outputs to 1e-5 of their scale.
+fn reproduces(source: Source, files: &[PathBuf], config: TrainConfig, cases: &Cases, case: &str) {
+    let device = Device::flex();
+    let imported = import(source, files, config, &device.clone().autodiff())
+        .unwrap_or_else(|e| panic!("{case}: {e}"));
+    let gan = &imported.gan;
+    let z = cases.tensor::<2>(&format!("{case}.z"), &device);
+    let y = cases.classes(&format!("{case}.y"), &device);
+    let has = |net: Net| imported.sources.iter().any(|(n, _)| *n == net);
+    if has(Net::Generator) {
+        let out = gan.g.valid().forward(z.clone(), Some(y.clone()));
+        assert_close(&format!("{case} G"), &values(out), &cases.floats(&format!("{case}.g")), 1e-5);
+    }
+    if has(Net::GeneratorEma) {
+        let ema = gan.ema.as_ref().expect("an EMA generator");
+        let out = ema.forward(z, Some(y.clone()));
+        let expected = cases.floats(&format!("{case}.g_ema"));
+        assert_close(&format!("{case} G_ema"), &values(out), &expected, 1e-5);
+    }
+    if has(Net::Discriminator) {
+        let x = cases.tensor::<4>(&format!("{case}.x"), &device);
+        let out = gan.d.valid().forward(x, Some(y));
+        assert_close(&format!("{case} D"), &values(out), &cases.floats(&format!("{case}.d")), 1e-5);
+    }
+}
+
+#[test]
+fn studiogan_sngan_sagan_and_biggan_reproduce_their_outputs() {
+    let cases = Cases::read("convert_studiogan");
+    let (g, d) = (vec![8; 4], vec![3, 8, 8, 8, 8]);
+    let sngan = narrow(experiments::sngan_cifar10_resnet_projection(), 32, g.clone(), d.clone());
+    for case in ["sngan", "sngan_old"] {
+        let files = files(&format!("convert_studiogan/{case}"));
+        reproduces(Source::StudioGan, &files, sngan.clone(), &cases, case);
+    }
+    let sagan = narrow(experiments::sagan_cifar10(), 32, g.clone(), d.clone());
+    reproduces(Source::StudioGan, &files("convert_studiogan/sagan"), sagan, &cases, "sagan");
+    let biggan = studiogan_biggan(40, 8, g, d);
+    reproduces(Source::StudioGan, &files("convert_studiogan/biggan"), biggan, &cases, "biggan");
+}
+
+fn studiogan_g(file: &str) -> Result<sngan::convert::Imported, ConvertError> {
+    let config = narrow(
+        experiments::sngan_cifar10_resnet_projection(),
+        32,
+        vec![8; 4],
+        vec![3, 8, 8, 8, 8],
+    );
+    let path = fixture("convert_studiogan/errors").join(file);
+    import(Source::StudioGan, &[path], config, &Device::flex().autodiff())
+}
+
+fn error_text(result: Result<sngan::convert::Imported, ConvertError>) -> String {
+    match result {
+        Ok(_) => panic!("the import should fail"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn unmapped_missing_and_misshapen_keys_are_each_listed() {
+    let text = error_text(studiogan_g("model=G-unmapped.pth"));
+    assert!(text.contains("model=G-unmapped.pth"), "{text}");
+    assert!(
+        text.contains("state_dict.blocks.0.0.bn1.gain.weight_extra (nearest expected key: state_dict.blocks.0.0.bn1.gain.weight)"),
+        "{text}"
+    );
+    assert!(text.contains("state_dict.linear9.weight"), "{text}");
+    assert!(text.contains("missing keys (1):\n    state_dict.blocks.0.0.bn1.gain.weight"), "{text}");
+
+    let text = error_text(studiogan_g("model=G-missing.pth"));
+    assert!(text.contains("missing keys (2)"), "{text}");
+    assert!(text.contains("state_dict.conv2d5.bias"), "{text}");
+    assert!(text.contains("state_dict.blocks.2.0.bn2.bn.running_var"), "{text}");
+
+    let text = error_text(studiogan_g("model=G-shape.pth"));
+    assert!(
+        text.contains("state_dict.linear0.weight: expected [128, 32], found [7, 32]"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_pickle_calling_a_function_is_refused_and_a_truncated_file_is_an_error() {
+    let text = error_text(studiogan_g("model=G-calls-os-system.pth"));
+    assert!(text.contains("posix.system") && text.contains("nothing from the file was executed"), "{text}");
+
+    let whole = std::fs::read(fixture("convert_studiogan/sngan/model=G-best-weights-step=3.pth")).unwrap();
+    let dir = std::env::temp_dir().join(format!("sngan-convert-truncated-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("model=G-best-weights-step=3.pth");
+    std::fs::write(&path, &whole[..whole.len() * 2 / 3]).unwrap();
+    let config = narrow(experiments::sngan_cifar10_resnet_projection(), 32, vec![8; 4], vec![3, 8, 8, 8, 8]);
+    let text = error_text(import(Source::StudioGan, &[path.clone()], config, &Device::flex().autodiff()));
+    assert!(text.contains(&path.display().to_string()) && text.contains("not a readable checkpoint"), "{text}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
