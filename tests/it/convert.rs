@@ -91,31 +91,86 @@ fn files(folder: &str) -> Vec<PathBuf> {
     files
 }
 
+/// The fixtures' D input: `x[b, c, h, w] = sin(0.37 h + 0.61 w + 1.3 c + 2.1 b)` (export.py's
+/// `image_batch`).
+fn image_batch(batch: usize, size: usize, device: &Device) -> Tensor<4> {
+    let mut data = Vec::with_capacity(batch * 3 * size * size);
+    for b in 0..batch {
+        for c in 0..3 {
+            for h in 0..size {
+                for w in 0..size {
+                    let t = 0.37 * h as f64 + 0.61 * w as f64 + 1.3 * c as f64 + 2.1 * b as f64;
+                    data.push(t.sin() as f32);
+                }
+            }
+        }
+    }
+    Tensor::from_data(TensorData::new(data, [batch, 3, size, size]), device)
+}
+
+/// Reverses the colour channels (BGR <-> RGB).
+fn flip_channels(x: Tensor<4>) -> Tensor<4> {
+    x.flip([1])
+}
+
 /// Imports `files`, then runs G (and the EMA G, and D) in eval mode on the case's inputs and
-/// compares with the peer's outputs to 1e-5 of their scale.
-fn reproduces(source: Source, files: &[PathBuf], config: TrainConfig, cases: &Cases, case: &str) {
+/// compares with the peer's outputs to 1e-5 of their scale; for a BGR peer our images are the
+/// peer's with the channels reversed.
+fn reproduces(
+    source: Source,
+    files: &[PathBuf],
+    config: TrainConfig,
+    cases: &Cases,
+    case: &str,
+    bgr: bool,
+) {
     let device = Device::flex();
+    let size = config.generator.image_size();
     let imported = import(source, files, config, &device.clone().autodiff())
         .unwrap_or_else(|e| panic!("{case}: {e}"));
     let gan = &imported.gan;
     let z = cases.tensor::<2>(&format!("{case}.z"), &device);
     let y = cases.classes(&format!("{case}.y"), &device);
+    let stride = cases.0[&format!("{case}.stride")].1[0] as usize;
+    let peer_order = |x: Tensor<4>| if bgr { flip_channels(x) } else { x };
+    let subsample = |x: Tensor<4>| {
+        let [b, c, h, w] = x.dims();
+        let x = x.reshape([b, c, h / stride, stride, w / stride, stride]);
+        x.narrow(3, 0, 1).narrow(5, 0, 1).reshape([b, c, h / stride, w / stride])
+    };
     let has = |net: Net| imported.sources.iter().any(|(n, _)| *n == net);
+    let mut worst = 0f32;
+    let mut compare = |what: &str, actual: Tensor<4>, key: &str| {
+        let (actual, expected) = (values(subsample(peer_order(actual))), cases.floats(key));
+        assert_close(&format!("{case} {what}"), &actual, &expected, 1e-5);
+        worst = worst.max(max_relative(&actual, &expected));
+    };
     if has(Net::Generator) {
         let out = gan.g.valid().forward(z.clone(), Some(y.clone()));
-        assert_close(&format!("{case} G"), &values(out), &cases.floats(&format!("{case}.g")), 1e-5);
+        compare("G", out, &format!("{case}.g"));
     }
     if has(Net::GeneratorEma) {
         let ema = gan.ema.as_ref().expect("an EMA generator");
-        let out = ema.forward(z, Some(y.clone()));
-        let expected = cases.floats(&format!("{case}.g_ema"));
-        assert_close(&format!("{case} G_ema"), &values(out), &expected, 1e-5);
+        compare("G_ema", ema.forward(z, Some(y.clone())), &format!("{case}.g_ema"));
     }
     if has(Net::Discriminator) {
-        let x = cases.tensor::<4>(&format!("{case}.x"), &device);
-        let out = gan.d.valid().forward(x, Some(y));
-        assert_close(&format!("{case} D"), &values(out), &cases.floats(&format!("{case}.d")), 1e-5);
+        let expected = cases.floats(&format!("{case}.d"));
+        let x = peer_order(image_batch(expected.len(), size, &device));
+        let out = values(gan.d.valid().forward(x, Some(y)));
+        assert_close(&format!("{case} D"), &out, &expected, 1e-5);
+        worst = worst.max(max_relative(&out, &expected));
     }
+    eprintln!("{case}: {:?} reproduced, max |diff| / scale {worst:.1e}", imported.sources.iter().map(|(n, _)| *n).collect::<Vec<_>>());
+}
+
+/// `max |a - b| / max |b|`.
+fn max_relative(actual: &[f32], expected: &[f32]) -> f32 {
+    let scale = expected.iter().fold(0f32, |m, x| m.max(x.abs()));
+    let diff = actual
+        .iter()
+        .zip(expected)
+        .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+    diff / scale
 }
 
 #[test]
@@ -125,12 +180,56 @@ fn studiogan_sngan_sagan_and_biggan_reproduce_their_outputs() {
     let sngan = narrow(experiments::sngan_cifar10_resnet_projection(), 32, g.clone(), d.clone());
     for case in ["sngan", "sngan_old"] {
         let files = files(&format!("convert_studiogan/{case}"));
-        reproduces(Source::StudioGan, &files, sngan.clone(), &cases, case);
+        reproduces(Source::StudioGan, &files, sngan.clone(), &cases, case, false);
     }
     let sagan = narrow(experiments::sagan_cifar10(), 32, g.clone(), d.clone());
-    reproduces(Source::StudioGan, &files("convert_studiogan/sagan"), sagan, &cases, "sagan");
+    let sagan_files = files("convert_studiogan/sagan");
+    reproduces(Source::StudioGan, &sagan_files, sagan, &cases, "sagan", false);
     let biggan = studiogan_biggan(40, 8, g, d);
-    reproduces(Source::StudioGan, &files("convert_studiogan/biggan"), biggan, &cases, "biggan");
+    let biggan_files = files("convert_studiogan/biggan");
+    reproduces(Source::StudioGan, &biggan_files, biggan, &cases, "biggan", false);
+}
+
+/// The one mmgen file of a case.
+fn mmgen_file(prefix: &str) -> Vec<PathBuf> {
+    files("convert_mmgen")
+        .into_iter()
+        .filter(|f| f.file_name().unwrap().to_string_lossy().starts_with(prefix))
+        .collect()
+}
+
+#[test]
+fn mmgen_sngan_proj_sagan_and_biggan_reproduce_their_outputs() {
+    let cases = Cases::read("convert_mmgen");
+    let (g, d) = (vec![8; 4], vec![3, 8, 8, 8, 8]);
+    let sngan = narrow(experiments::sngan_cifar10_resnet_projection(), 32, g.clone(), d.clone());
+    for (case, file) in [
+        ("sngan_proj_wo", "sngan_proj_cifar10_32_lr-2e-4_b64x1_woReLUinplace"),
+        ("sngan_proj_w", "sngan_proj_cifar10_32_lr-2e-4_b64x1_wReLUinplace"),
+    ] {
+        reproduces(Source::Mmgen, &mmgen_file(file), sngan.clone(), &cases, case, true);
+    }
+    let sagan = narrow(experiments::sagan_cifar10(), 32, g.clone(), d.clone());
+    reproduces(Source::Mmgen, &mmgen_file("sagan_cifar10"), sagan, &cases, "sagan", true);
+    let biggan = narrow(experiments::biggan_cifar10(), 32, g, d);
+    reproduces(Source::Mmgen, &mmgen_file("biggan_cifar10"), biggan, &cases, "biggan", true);
+
+    // BigGAN-128 converted from BigGAN-PyTorch: ajbrock SN, RGB, mmagic's EMA prefix.
+    let mut cvt = narrow(
+        experiments::biggan_imagenet128(),
+        120,
+        vec![16, 16, 16, 8, 8, 8],
+        vec![3, 8, 8, 8, 16, 16, 16],
+    );
+    if let (GeneratorConfig::ResNet(g), DiscriminatorConfig::ResNet(d)) =
+        (&mut cvt.generator, &mut cvt.discriminator)
+    {
+        g.n_classes = Some(10);
+        g.shared_dim = Some(8);
+        d.n_classes = Some(10);
+    }
+    let cvt_files = mmgen_file("biggan_imagenet1k_128x128_cvt");
+    reproduces(Source::Mmgen, &cvt_files, cvt, &cases, "biggan_cvt", false);
 }
 
 fn studiogan_g(file: &str) -> Result<sngan::convert::Imported, ConvertError> {
