@@ -215,21 +215,43 @@ fn mmgen_sngan_proj_sagan_and_biggan_reproduce_their_outputs() {
     reproduces(Source::Mmgen, &mmgen_file("biggan_cifar10"), biggan, &cases, "biggan", true);
 
     // BigGAN-128 converted from BigGAN-PyTorch: ajbrock SN, RGB, mmagic's EMA prefix.
-    let mut cvt = narrow(
+    let cvt_files = mmgen_file("biggan_imagenet1k_128x128_cvt");
+    reproduces(Source::Mmgen, &cvt_files, biggan128(), &cases, "biggan_cvt", false);
+}
+
+/// The BigGAN-128 experiment at the fixtures' width: G 16-16-16-8-8-8, D 8-8-8-16-16-16, a shared
+/// embedding of 8, 10 classes.
+fn biggan128() -> TrainConfig {
+    let mut config = narrow(
         experiments::biggan_imagenet128(),
         120,
         vec![16, 16, 16, 8, 8, 8],
         vec![3, 8, 8, 8, 16, 16, 16],
     );
     if let (GeneratorConfig::ResNet(g), DiscriminatorConfig::ResNet(d)) =
-        (&mut cvt.generator, &mut cvt.discriminator)
+        (&mut config.generator, &mut config.discriminator)
     {
         g.n_classes = Some(10);
         g.shared_dim = Some(8);
         d.n_classes = Some(10);
     }
-    let cvt_files = mmgen_file("biggan_imagenet1k_128x128_cvt");
-    reproduces(Source::Mmgen, &cvt_files, cvt, &cases, "biggan_cvt", false);
+    config
+}
+
+#[test]
+fn biggan_pytorch_legacy_files_reproduce_their_outputs() {
+    let cases = Cases::read("convert_biggan_pytorch");
+    let files: Vec<PathBuf> = ["G.pth", "G_ema.pth", "D.pth"]
+        .iter()
+        .map(|f| fixture("convert_biggan_pytorch").join(f))
+        .collect();
+    reproduces(Source::BigGanPytorch, &files, biggan128(), &cases, "biggan", false);
+
+    // The training-state file is refused by name, not read as a network.
+    let mut with_state = files.clone();
+    with_state.push(fixture("convert_biggan_pytorch/state_dict.pth"));
+    let text = error_text(import(Source::BigGanPytorch, &with_state, biggan128(), &Device::flex().autodiff()));
+    assert!(text.contains("state_dict.pth") && text.contains("training counters"), "{text}");
 }
 
 fn studiogan_g(file: &str) -> Result<sngan::convert::Imported, ConvertError> {

@@ -61,6 +61,17 @@ pub fn import(
     mut config: TrainConfig,
     device: &Device,
 ) -> Result<Imported, ConvertError> {
+    for path in files {
+        let name = path.file_name().map(|n| n.to_string_lossy().to_string());
+        if source == Source::BigGanPytorch && name.is_some_and(|n| n.starts_with("state_dict")) {
+            return Err(ConvertError::Files {
+                message: format!(
+                    "{}: BigGAN-PyTorch's training counters and config, not a network (give G.pth, G_ema.pth, D.pth)",
+                    path.display()
+                ),
+            });
+        }
+    }
     let ckpts = files
         .iter()
         .map(|path| match source {
