@@ -86,6 +86,7 @@ fn files(folder: &str) -> Vec<PathBuf> {
         .expect("fixture folder")
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "pth" || e == "npz"))
+        .filter(|p| !p.ends_with("cases.npz"))
         .collect();
     files.sort();
     files
@@ -309,4 +310,22 @@ fn a_pickle_calling_a_function_is_refused_and_a_truncated_file_is_an_error() {
     let text = error_text(import(Source::StudioGan, &[path.clone()], config, &Device::flex().autodiff()));
     assert!(text.contains(&path.display().to_string()) && text.contains("not a readable checkpoint"), "{text}");
     std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn chainer_sngan_projection_128_reproduces_its_outputs() {
+    let cases = Cases::read("convert_chainer");
+    let mut config = narrow(
+        experiments::sngan_imagenet128_projection(),
+        16,
+        vec![32, 32, 16, 8, 4, 2],
+        vec![3, 2, 4, 8, 16, 32, 32],
+    );
+    if let (GeneratorConfig::ResNet(g), DiscriminatorConfig::ResNet(d)) =
+        (&mut config.generator, &mut config.discriminator)
+    {
+        g.n_classes = Some(10);
+        d.n_classes = Some(10);
+    }
+    reproduces(Source::Chainer, &files("convert_chainer"), config, &cases, "chainer", false);
 }
