@@ -329,3 +329,92 @@ fn chainer_sngan_projection_128_reproduces_its_outputs() {
     }
     reproduces(Source::Chainer, &files("convert_chainer"), config, &cases, "chainer", false);
 }
+
+/// The float tensors of a `torch.save`d state dict (under `key` when given), with their shapes.
+fn state_dict(path: &Path, key: Option<&str>) -> HashMap<String, (Vec<usize>, Vec<u8>)> {
+    use sngan::burn::store::pytorch_reader::PytorchReader;
+    let reader = match key {
+        Some(key) => PytorchReader::with_top_level_key(path, key),
+        None => PytorchReader::new(path),
+    }
+    .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    reader
+        .tensors()
+        .iter()
+        .map(|(k, t)| (k.clone(), (t.shape().to_vec(), t.read().unwrap())))
+        .collect()
+}
+
+/// Same keys and shapes; the same bytes except `num_batches_tracked` (ours are 0).
+#[track_caller]
+fn assert_same_state(what: &str, ours: &HashMap<String, (Vec<usize>, Vec<u8>)>, theirs: &HashMap<String, (Vec<usize>, Vec<u8>)>) {
+    let mut keys: Vec<&String> = ours.keys().collect();
+    keys.sort();
+    let mut expected: Vec<&String> = theirs.keys().collect();
+    expected.sort();
+    assert_eq!(keys, expected, "{what}: key sets");
+    for key in keys {
+        assert_eq!(ours[key].0, theirs[key].0, "{what}: {key} shape");
+        if !key.ends_with("num_batches_tracked") {
+            assert!(ours[key].1 == theirs[key].1, "{what}: {key} values differ");
+        }
+    }
+}
+
+#[test]
+fn exports_in_studiogan_layout_hold_the_imported_tensors() {
+    use sngan::convert::{ExportFormat, convert, export};
+    let device = Device::flex();
+    let dir = std::env::temp_dir().join(format!("sngan-convert-export-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    // SNGAN_EXPORT_DIR keeps the files for `export.py --check DIR` (PyTorch's strict load).
+    let keep = std::env::var_os("SNGAN_EXPORT_DIR").map(PathBuf::from);
+    let (g, d) = (vec![8; 4], vec![3, 8, 8, 8, 8]);
+    let cases = [
+        ("sngan", narrow(experiments::sngan_cifar10_resnet_projection(), 32, g.clone(), d.clone())),
+        ("biggan", studiogan_biggan(40, 8, g, d)),
+    ];
+    for (case, config) in cases {
+        let run = dir.join(case).join("run");
+        let sources = files(&format!("convert_studiogan/{case}"));
+        let source = |model: &str| {
+            let prefix = format!("model={model}-");
+            sources
+                .iter()
+                .find(|f| f.file_name().unwrap().to_string_lossy().starts_with(&prefix))
+                .unwrap()
+        };
+        convert(Source::StudioGan, &sources, config, &run, &device.clone().autodiff()).unwrap();
+        let out = keep.as_ref().map_or(dir.join(case).join("studiogan"), |k| k.join(case));
+        let written = export(&run, ExportFormat::StudioGan, None, &out, &device).unwrap();
+        assert!(written.notes.is_empty(), "{:?}", written.notes);
+        assert_eq!(written.files.len(), sources.len(), "{case}");
+        for file in &sources {
+            let name = file.file_name().unwrap().to_string_lossy().to_string();
+            let model = &name[6..name.find("-best").unwrap()];
+            let ours = out.join(format!("model={model}-current-weights-step=0.pth"));
+            let what = format!("{case} {model}");
+            assert_same_state(&what, &state_dict(&ours, Some("state_dict")), &state_dict(file, Some("state_dict")));
+        }
+
+        let bare = dir.join(case).join("D.pth");
+        export(&run, ExportFormat::PytorchStateDict, Some(Net::Discriminator), &bare, &device).unwrap();
+        let theirs = state_dict(source("D"), Some("state_dict"));
+        assert_same_state(&format!("{case} bare D"), &state_dict(&bare, None), &theirs);
+
+        // The default network: the EMA generator when there is one.
+        let st = dir.join(case).join("G.safetensors");
+        export(&run, ExportFormat::Safetensors, None, &st, &device).unwrap();
+        let bytes = std::fs::read(&st).unwrap();
+        let tensors = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+        let ours: HashMap<String, (Vec<usize>, Vec<u8>)> = tensors
+            .tensors()
+            .into_iter()
+            .map(|(k, v)| (k, (v.shape().to_vec(), v.data().to_vec())))
+            .collect();
+        let generator = if case == "biggan" { "G_ema" } else { "G" };
+        let theirs = state_dict(source(generator), Some("state_dict"));
+        assert_same_state(&format!("{case} safetensors {generator}"), &ours, &theirs);
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
