@@ -33,8 +33,18 @@ impl Cases {
             let array = npz.by_name(&name).unwrap().unwrap();
             let shape: Vec<usize> = array.shape().iter().map(|&d| d as usize).collect();
             let data: Vec<f64> = match array.dtype().descr().contains("i8") {
-                true => array.into_vec::<i64>().unwrap().into_iter().map(|x| x as f64).collect(),
-                false => array.into_vec::<f32>().unwrap().into_iter().map(f64::from).collect(),
+                true => array
+                    .into_vec::<i64>()
+                    .unwrap()
+                    .into_iter()
+                    .map(|x| x as f64)
+                    .collect(),
+                false => array
+                    .into_vec::<f32>()
+                    .unwrap()
+                    .into_iter()
+                    .map(f64::from)
+                    .collect(),
             };
             out.insert(name, (shape, data));
         }
@@ -137,7 +147,9 @@ fn reproduces(
     let subsample = |x: Tensor<4>| {
         let [b, c, h, w] = x.dims();
         let x = x.reshape([b, c, h / stride, stride, w / stride, stride]);
-        x.narrow(3, 0, 1).narrow(5, 0, 1).reshape([b, c, h / stride, w / stride])
+        x.narrow(3, 0, 1)
+            .narrow(5, 0, 1)
+            .reshape([b, c, h / stride, w / stride])
     };
     let has = |net: Net| imported.sources.iter().any(|(n, _)| *n == net);
     let mut worst = 0f32;
@@ -152,7 +164,11 @@ fn reproduces(
     }
     if has(Net::GeneratorEma) {
         let ema = gan.ema.as_ref().expect("an EMA generator");
-        compare("G_ema", ema.forward(z, Some(y.clone())), &format!("{case}.g_ema"));
+        compare(
+            "G_ema",
+            ema.forward(z, Some(y.clone())),
+            &format!("{case}.g_ema"),
+        );
     }
     if has(Net::Discriminator) {
         let expected = cases.floats(&format!("{case}.d"));
@@ -161,7 +177,10 @@ fn reproduces(
         assert_close(&format!("{case} D"), &out, &expected, 1e-5);
         worst = worst.max(max_relative(&out, &expected));
     }
-    eprintln!("{case}: {:?} reproduced, max |diff| / scale {worst:.1e}", imported.sources.iter().map(|(n, _)| *n).collect::<Vec<_>>());
+    eprintln!(
+        "{case}: {:?} reproduced, max |diff| / scale {worst:.1e}",
+        imported.sources.iter().map(|(n, _)| *n).collect::<Vec<_>>()
+    );
 }
 
 /// `max |a - b| / max |b|`.
@@ -178,17 +197,43 @@ fn max_relative(actual: &[f32], expected: &[f32]) -> f32 {
 fn studiogan_sngan_sagan_and_biggan_reproduce_their_outputs() {
     let cases = Cases::read("convert_studiogan");
     let (g, d) = (vec![8; 4], vec![3, 8, 8, 8, 8]);
-    let sngan = narrow(experiments::sngan_cifar10_resnet_projection(), 32, g.clone(), d.clone());
+    let sngan = narrow(
+        experiments::sngan_cifar10_resnet_projection(),
+        32,
+        g.clone(),
+        d.clone(),
+    );
     for case in ["sngan", "sngan_old"] {
         let files = files(&format!("convert_studiogan/{case}"));
-        reproduces(Source::StudioGan, &files, sngan.clone(), &cases, case, false);
+        reproduces(
+            Source::StudioGan,
+            &files,
+            sngan.clone(),
+            &cases,
+            case,
+            false,
+        );
     }
     let sagan = narrow(experiments::sagan_cifar10(), 32, g.clone(), d.clone());
     let sagan_files = files("convert_studiogan/sagan");
-    reproduces(Source::StudioGan, &sagan_files, sagan, &cases, "sagan", false);
+    reproduces(
+        Source::StudioGan,
+        &sagan_files,
+        sagan,
+        &cases,
+        "sagan",
+        false,
+    );
     let biggan = studiogan_biggan(40, 8, g, d);
     let biggan_files = files("convert_studiogan/biggan");
-    reproduces(Source::StudioGan, &biggan_files, biggan, &cases, "biggan", false);
+    reproduces(
+        Source::StudioGan,
+        &biggan_files,
+        biggan,
+        &cases,
+        "biggan",
+        false,
+    );
 }
 
 /// The one mmgen file of a case.
@@ -203,21 +248,60 @@ fn mmgen_file(prefix: &str) -> Vec<PathBuf> {
 fn mmgen_sngan_proj_sagan_and_biggan_reproduce_their_outputs() {
     let cases = Cases::read("convert_mmgen");
     let (g, d) = (vec![8; 4], vec![3, 8, 8, 8, 8]);
-    let sngan = narrow(experiments::sngan_cifar10_resnet_projection(), 32, g.clone(), d.clone());
+    let sngan = narrow(
+        experiments::sngan_cifar10_resnet_projection(),
+        32,
+        g.clone(),
+        d.clone(),
+    );
     for (case, file) in [
-        ("sngan_proj_wo", "sngan_proj_cifar10_32_lr-2e-4_b64x1_woReLUinplace"),
-        ("sngan_proj_w", "sngan_proj_cifar10_32_lr-2e-4_b64x1_wReLUinplace"),
+        (
+            "sngan_proj_wo",
+            "sngan_proj_cifar10_32_lr-2e-4_b64x1_woReLUinplace",
+        ),
+        (
+            "sngan_proj_w",
+            "sngan_proj_cifar10_32_lr-2e-4_b64x1_wReLUinplace",
+        ),
     ] {
-        reproduces(Source::Mmgen, &mmgen_file(file), sngan.clone(), &cases, case, true);
+        reproduces(
+            Source::Mmgen,
+            &mmgen_file(file),
+            sngan.clone(),
+            &cases,
+            case,
+            true,
+        );
     }
     let sagan = narrow(experiments::sagan_cifar10(), 32, g.clone(), d.clone());
-    reproduces(Source::Mmgen, &mmgen_file("sagan_cifar10"), sagan, &cases, "sagan", true);
+    reproduces(
+        Source::Mmgen,
+        &mmgen_file("sagan_cifar10"),
+        sagan,
+        &cases,
+        "sagan",
+        true,
+    );
     let biggan = narrow(experiments::biggan_cifar10(), 32, g, d);
-    reproduces(Source::Mmgen, &mmgen_file("biggan_cifar10"), biggan, &cases, "biggan", true);
+    reproduces(
+        Source::Mmgen,
+        &mmgen_file("biggan_cifar10"),
+        biggan,
+        &cases,
+        "biggan",
+        true,
+    );
 
     // BigGAN-128 converted from BigGAN-PyTorch: ajbrock SN, RGB, mmagic's EMA prefix.
     let cvt_files = mmgen_file("biggan_imagenet1k_128x128_cvt");
-    reproduces(Source::Mmgen, &cvt_files, biggan128(), &cases, "biggan_cvt", false);
+    reproduces(
+        Source::Mmgen,
+        &cvt_files,
+        biggan128(),
+        &cases,
+        "biggan_cvt",
+        false,
+    );
 }
 
 /// The BigGAN-128 experiment at the fixtures' width: G 16-16-16-8-8-8, D 8-8-8-16-16-16, a shared
@@ -246,13 +330,28 @@ fn biggan_pytorch_legacy_files_reproduce_their_outputs() {
         .iter()
         .map(|f| fixture("convert_biggan_pytorch").join(f))
         .collect();
-    reproduces(Source::BigGanPytorch, &files, biggan128(), &cases, "biggan", false);
+    reproduces(
+        Source::BigGanPytorch,
+        &files,
+        biggan128(),
+        &cases,
+        "biggan",
+        false,
+    );
 
     // The training-state file is refused by name, not read as a network.
     let mut with_state = files.clone();
     with_state.push(fixture("convert_biggan_pytorch/state_dict.pth"));
-    let text = error_text(import(Source::BigGanPytorch, &with_state, biggan128(), &Device::flex().autodiff()));
-    assert!(text.contains("state_dict.pth") && text.contains("training counters"), "{text}");
+    let text = error_text(import(
+        Source::BigGanPytorch,
+        &with_state,
+        biggan128(),
+        &Device::flex().autodiff(),
+    ));
+    assert!(
+        text.contains("state_dict.pth") && text.contains("training counters"),
+        "{text}"
+    );
 }
 
 fn studiogan_g(file: &str) -> Result<sngan::convert::Imported, ConvertError> {
@@ -263,7 +362,12 @@ fn studiogan_g(file: &str) -> Result<sngan::convert::Imported, ConvertError> {
         vec![3, 8, 8, 8, 8],
     );
     let path = fixture("convert_studiogan/errors").join(file);
-    import(Source::StudioGan, &[path], config, &Device::flex().autodiff())
+    import(
+        Source::StudioGan,
+        &[path],
+        config,
+        &Device::flex().autodiff(),
+    )
 }
 
 fn error_text(result: Result<sngan::convert::Imported, ConvertError>) -> String {
@@ -282,12 +386,18 @@ fn unmapped_missing_and_misshapen_keys_are_each_listed() {
         "{text}"
     );
     assert!(text.contains("state_dict.linear9.weight"), "{text}");
-    assert!(text.contains("missing keys (1):\n    state_dict.blocks.0.0.bn1.gain.weight"), "{text}");
+    assert!(
+        text.contains("missing keys (1):\n    state_dict.blocks.0.0.bn1.gain.weight"),
+        "{text}"
+    );
 
     let text = error_text(studiogan_g("model=G-missing.pth"));
     assert!(text.contains("missing keys (2)"), "{text}");
     assert!(text.contains("state_dict.conv2d5.bias"), "{text}");
-    assert!(text.contains("state_dict.blocks.2.0.bn2.bn.running_var"), "{text}");
+    assert!(
+        text.contains("state_dict.blocks.2.0.bn2.bn.running_var"),
+        "{text}"
+    );
 
     let text = error_text(studiogan_g("model=G-shape.pth"));
     assert!(
@@ -299,16 +409,35 @@ fn unmapped_missing_and_misshapen_keys_are_each_listed() {
 #[test]
 fn a_pickle_calling_a_function_is_refused_and_a_truncated_file_is_an_error() {
     let text = error_text(studiogan_g("model=G-calls-os-system.pth"));
-    assert!(text.contains("posix.system") && text.contains("nothing from the file was executed"), "{text}");
+    assert!(
+        text.contains("posix.system") && text.contains("nothing from the file was executed"),
+        "{text}"
+    );
 
-    let whole = std::fs::read(fixture("convert_studiogan/sngan/model=G-best-weights-step=3.pth")).unwrap();
+    let whole = std::fs::read(fixture(
+        "convert_studiogan/sngan/model=G-best-weights-step=3.pth",
+    ))
+    .unwrap();
     let dir = std::env::temp_dir().join(format!("sngan-convert-truncated-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("model=G-best-weights-step=3.pth");
     std::fs::write(&path, &whole[..whole.len() * 2 / 3]).unwrap();
-    let config = narrow(experiments::sngan_cifar10_resnet_projection(), 32, vec![8; 4], vec![3, 8, 8, 8, 8]);
-    let text = error_text(import(Source::StudioGan, &[path.clone()], config, &Device::flex().autodiff()));
-    assert!(text.contains(&path.display().to_string()) && text.contains("not a readable checkpoint"), "{text}");
+    let config = narrow(
+        experiments::sngan_cifar10_resnet_projection(),
+        32,
+        vec![8; 4],
+        vec![3, 8, 8, 8, 8],
+    );
+    let text = error_text(import(
+        Source::StudioGan,
+        std::slice::from_ref(&path),
+        config,
+        &Device::flex().autodiff(),
+    ));
+    assert!(
+        text.contains(&path.display().to_string()) && text.contains("not a readable checkpoint"),
+        "{text}"
+    );
     std::fs::remove_dir_all(dir).unwrap();
 }
 
@@ -327,7 +456,14 @@ fn chainer_sngan_projection_128_reproduces_its_outputs() {
         g.n_classes = Some(10);
         d.n_classes = Some(10);
     }
-    reproduces(Source::Chainer, &files("convert_chainer"), config, &cases, "chainer", false);
+    reproduces(
+        Source::Chainer,
+        &files("convert_chainer"),
+        config,
+        &cases,
+        "chainer",
+        false,
+    );
 }
 
 /// The float tensors of a `torch.save`d state dict (under `key` when given), with their shapes.
@@ -347,7 +483,11 @@ fn state_dict(path: &Path, key: Option<&str>) -> HashMap<String, (Vec<usize>, Ve
 
 /// Same keys and shapes; the same bytes except `num_batches_tracked` (ours are 0).
 #[track_caller]
-fn assert_same_state(what: &str, ours: &HashMap<String, (Vec<usize>, Vec<u8>)>, theirs: &HashMap<String, (Vec<usize>, Vec<u8>)>) {
+fn assert_same_state(
+    what: &str,
+    ours: &HashMap<String, (Vec<usize>, Vec<u8>)>,
+    theirs: &HashMap<String, (Vec<usize>, Vec<u8>)>,
+) {
     let mut keys: Vec<&String> = ours.keys().collect();
     keys.sort();
     let mut expected: Vec<&String> = theirs.keys().collect();
@@ -371,7 +511,15 @@ fn exports_in_studiogan_layout_hold_the_imported_tensors() {
     let keep = std::env::var_os("SNGAN_EXPORT_DIR").map(PathBuf::from);
     let (g, d) = (vec![8; 4], vec![3, 8, 8, 8, 8]);
     let cases = [
-        ("sngan", narrow(experiments::sngan_cifar10_resnet_projection(), 32, g.clone(), d.clone())),
+        (
+            "sngan",
+            narrow(
+                experiments::sngan_cifar10_resnet_projection(),
+                32,
+                g.clone(),
+                d.clone(),
+            ),
+        ),
         ("biggan", studiogan_biggan(40, 8, g, d)),
     ];
     for (case, config) in cases {
@@ -381,11 +529,25 @@ fn exports_in_studiogan_layout_hold_the_imported_tensors() {
             let prefix = format!("model={model}-");
             sources
                 .iter()
-                .find(|f| f.file_name().unwrap().to_string_lossy().starts_with(&prefix))
+                .find(|f| {
+                    f.file_name()
+                        .unwrap()
+                        .to_string_lossy()
+                        .starts_with(&prefix)
+                })
                 .unwrap()
         };
-        convert(Source::StudioGan, &sources, config, &run, &device.clone().autodiff()).unwrap();
-        let out = keep.as_ref().map_or(dir.join(case).join("studiogan"), |k| k.join(case));
+        convert(
+            Source::StudioGan,
+            &sources,
+            config,
+            &run,
+            &device.clone().autodiff(),
+        )
+        .unwrap();
+        let out = keep
+            .as_ref()
+            .map_or(dir.join(case).join("studiogan"), |k| k.join(case));
         let written = export(&run, ExportFormat::StudioGan, None, &out, &device).unwrap();
         assert!(written.notes.is_empty(), "{:?}", written.notes);
         assert_eq!(written.files.len(), sources.len(), "{case}");
@@ -394,11 +556,22 @@ fn exports_in_studiogan_layout_hold_the_imported_tensors() {
             let model = &name[6..name.find("-best").unwrap()];
             let ours = out.join(format!("model={model}-current-weights-step=0.pth"));
             let what = format!("{case} {model}");
-            assert_same_state(&what, &state_dict(&ours, Some("state_dict")), &state_dict(file, Some("state_dict")));
+            assert_same_state(
+                &what,
+                &state_dict(&ours, Some("state_dict")),
+                &state_dict(file, Some("state_dict")),
+            );
         }
 
         let bare = dir.join(case).join("D.pth");
-        export(&run, ExportFormat::PytorchStateDict, Some(Net::Discriminator), &bare, &device).unwrap();
+        export(
+            &run,
+            ExportFormat::PytorchStateDict,
+            Some(Net::Discriminator),
+            &bare,
+            &device,
+        )
+        .unwrap();
         let theirs = state_dict(source("D"), Some("state_dict"));
         assert_same_state(&format!("{case} bare D"), &state_dict(&bare, None), &theirs);
 

@@ -66,6 +66,11 @@ enum Command {
     },
     /// Score samples (IS, FID, KID, PR, or the MNIST yardstick), or the FID of two stats files.
     Eval(EvalArgs),
+    /// Import a peer's pretrained checkpoint files into a run directory (config + checkpoint).
+    Convert(ConvertArgs),
+    /// Write a run's networks in StudioGAN's layout: its checkpoint folder, a bare PyTorch state
+    /// dict, or safetensors.
+    Export(ExportArgs),
     /// Write every experiment's config as <DIR>/<name>.json (what `cargo xtask configs` runs).
     #[command(hide = true)]
     WriteConfigs {
@@ -146,6 +151,65 @@ struct EvalArgs {
 }
 
 #[derive(clap::Args)]
+struct ConvertArgs {
+    /// Whose files: mmgen (also mmagic's re-hosted files), studiogan, biggan-pytorch, chainer.
+    #[arg(long, value_enum)]
+    from: PeerArg,
+    /// The files: mmgen's one .pth; StudioGAN's model=G/D/G_ema-...pth; BigGAN-PyTorch's G.pth,
+    /// G_ema.pth, D.pth; sngan_projection's .npz snapshots.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// The experiment whose networks the files hold (a configs/ stem, e.g. biggan_imagenet128).
+    #[arg(long, required_unless_present = "config", conflicts_with = "config")]
+    model: Option<String>,
+    /// A training config file instead of --model.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Run directory to create.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy)]
+enum PeerArg {
+    Mmgen,
+    Studiogan,
+    BigganPytorch,
+    Chainer,
+}
+
+#[derive(clap::Args)]
+struct ExportArgs {
+    /// Run directory (its latest checkpoint is exported).
+    #[arg(long)]
+    run: PathBuf,
+    /// studiogan: a model=G/D/G_ema-current-weights-step=N.pth folder; pytorch-state-dict: one
+    /// network's torch.save'd state dict; safetensors: the same as safetensors.
+    #[arg(long, value_enum)]
+    to: FormatArg,
+    /// Folder (studiogan) or file to write.
+    #[arg(long)]
+    out: PathBuf,
+    /// The network of a one-file export (default: the EMA generator if the run has one, else G).
+    #[arg(long, value_enum)]
+    net: Option<NetArg>,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy)]
+enum FormatArg {
+    Studiogan,
+    PytorchStateDict,
+    Safetensors,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy)]
+enum NetArg {
+    G,
+    GEma,
+    D,
+}
+
+#[derive(clap::Args)]
 struct SampleArgs {
     /// Run directory.
     #[arg(long)]
@@ -197,7 +261,81 @@ fn main() -> Result<()> {
             inception,
         }) => stats(&dataset, &data, &out, &inception, &device),
         Some(Command::Eval(args)) => eval(args, &device),
+        Some(Command::Convert(args)) => convert(args, &device),
+        Some(Command::Export(args)) => export(args, &device),
     }
+}
+
+fn convert(args: ConvertArgs, device: &Device) -> Result<()> {
+    use sngan::convert::Source;
+    let config = match (&args.model, &args.config) {
+        (_, Some(path)) => TrainConfig::load(path)
+            .with_context(|| format!("{}: not a training config", path.display()))?,
+        (Some(name), None) => sngan::train::experiments::all()
+            .into_iter()
+            .find(|c| &c.name == name)
+            .with_context(|| {
+                let names: Vec<String> = sngan::train::experiments::all()
+                    .into_iter()
+                    .map(|c| c.name)
+                    .collect();
+                format!(
+                    "--model {name}: no such experiment; one of {}",
+                    names.join(", ")
+                )
+            })?,
+        (None, None) => bail!("give --model EXPERIMENT or --config FILE"),
+    };
+    let source = match args.from {
+        PeerArg::Mmgen => Source::Mmgen,
+        PeerArg::Studiogan => Source::StudioGan,
+        PeerArg::BigganPytorch => Source::BigGanPytorch,
+        PeerArg::Chainer => Source::Chainer,
+    };
+    let done = sngan::convert::convert(
+        source,
+        &args.files,
+        config,
+        &args.out,
+        &device.clone().autodiff(),
+    )?;
+    for (net, file) in &done.sources {
+        println!("{}: {}", net.name(), file.display());
+    }
+    for note in &done.notes {
+        println!("note: {note}");
+    }
+    println!(
+        "run directory: {} (checkpoint {})",
+        args.out.display(),
+        done.checkpoint.display()
+    );
+    Ok(())
+}
+
+fn export(args: ExportArgs, device: &Device) -> Result<()> {
+    use sngan::convert::{ExportFormat, Net};
+    let format = match args.to {
+        FormatArg::Studiogan => ExportFormat::StudioGan,
+        FormatArg::PytorchStateDict => ExportFormat::PytorchStateDict,
+        FormatArg::Safetensors => ExportFormat::Safetensors,
+    };
+    let net = args.net.map(|n| match n {
+        NetArg::G => Net::Generator,
+        NetArg::GEma => Net::GeneratorEma,
+        NetArg::D => Net::Discriminator,
+    });
+    if net.is_some() && format == ExportFormat::StudioGan {
+        bail!("--net: a studiogan export writes every network of the run");
+    }
+    let done = sngan::convert::export(&args.run, format, net, &args.out, device)?;
+    for note in &done.notes {
+        println!("note: {note}");
+    }
+    for file in &done.files {
+        println!("{}", file.display());
+    }
+    Ok(())
 }
 
 fn quickstart(device: &Device) -> Result<()> {

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use burn::module::Module;
 use burn::prelude::*;
 use sngan_models::blocks::resblock::{HiddenChannels, ShortcutInput};
+use sngan_models::init::WeightInit;
 use sngan_models::{DiscriminatorConfig, GeneratorConfig, assign_tensors};
 use sngan_spectral::SpectralNormConfig;
 use sngan_train::{EmaConfig, Gan, TrainConfig};
@@ -20,6 +21,8 @@ const VARIANT: &str = "ResNet";
 
 /// Networks read from a peer's files.
 pub struct Imported {
+    /// The run's configuration: the preset with the source's conventions.
+    pub config: TrainConfig,
     /// The networks, in a training state ready to sample from, save or resume.
     pub gan: Gan,
     /// Each imported network and the file it came from.
@@ -95,13 +98,12 @@ pub fn import(
     if has(Net::GeneratorEma) && config.ema.is_none() {
         config.ema = Some(EmaConfig::new(0.9999, 0));
         notes.push(
-            "the files hold an EMA generator: the run keeps one (decay 0.9999, from step 0)"
-                .into(),
+            "the files hold an EMA generator: the run keeps one (decay 0.9999, from step 0)".into(),
         );
     }
     let (g_shape, d_shape) = shapes(&config)?;
     let naming = dialect.naming();
-    let mut gan = Gan::new(&config, device);
+    let mut gan = Gan::new(&cheap_init(&config, has(Net::Discriminator)), device);
 
     let plan_g = plan(&gan.g, &dialect, Net::Generator, g_shape, source)?;
     let plan_d = plan(&gan.d, &dialect, Net::Discriminator, d_shape, source)?;
@@ -164,6 +166,7 @@ pub fn import(
     }
     sources.sort();
     Ok(Imported {
+        config,
         gan,
         sources,
         notes,
@@ -193,7 +196,7 @@ pub fn convert(
     }
     let imported = import(source, files, config, device)?;
     std::fs::create_dir_all(out).map_err(ConvertError::io(out))?;
-    let json = serde_json::to_string_pretty(imported.gan.config()).expect("configs serialise");
+    let json = serde_json::to_string_pretty(&imported.config).expect("configs serialise");
     sngan_train::write_atomic(&out.join("config.json"), json.as_bytes())?;
     let checkpoint = sngan_train::save_checkpoint(&imported.gan, &ckpt_dir)?;
     Ok(Conversion {
@@ -201,6 +204,20 @@ pub fn convert(
         notes: imported.notes,
         checkpoint,
     })
+}
+
+/// `config` with PyTorch's cheap default initialisation for the networks whose every tensor the
+/// import replaces (Burn's orthogonal initialisation of a full-size BigGAN takes minutes on a CPU);
+/// a discriminator the files lack keeps the preset's scheme.
+fn cheap_init(config: &TrainConfig, with_d: bool) -> TrainConfig {
+    let mut config = config.clone();
+    if let GeneratorConfig::ResNet(g) = &mut config.generator {
+        g.init = WeightInit::PyTorch;
+    }
+    if let (true, DiscriminatorConfig::ResNet(d)) = (with_d, &mut config.discriminator) {
+        d.init = WeightInit::PyTorch;
+    }
+    config
 }
 
 fn list(files: &[PathBuf]) -> String {
@@ -257,7 +274,11 @@ fn parts(source: Source, ckpts: &[Checkpoint]) -> Result<Vec<Part<'_>>, ConvertE
                     message: format!(
                         "{}: state-dict keys outside generator., generator_ema. and discriminator.: {}",
                         ckpt.path.display(),
-                        stray.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                        stray
+                            .iter()
+                            .map(|s| s.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ),
                 });
             }
@@ -269,7 +290,10 @@ fn parts(source: Source, ckpts: &[Checkpoint]) -> Result<Vec<Part<'_>>, ConvertE
             };
             for ckpt in ckpts {
                 let discriminator_keys = match source {
-                    Source::StudioGan => ["state_dict.linear1.bias", "state_dict.embedding.weight_orig"],
+                    Source::StudioGan => [
+                        "state_dict.linear1.bias",
+                        "state_dict.embedding.weight_orig",
+                    ],
                     Source::BigGanPytorch => ["embed.weight", "linear.u0"],
                     _ => ["l_y/W", "block1/c1/u"],
                 };
@@ -284,7 +308,11 @@ fn parts(source: Source, ckpts: &[Checkpoint]) -> Result<Vec<Part<'_>>, ConvertE
                         (false, false) => Net::Generator,
                     }
                 });
-                if ckpt.entries.keys().any(|k| k.starts_with("state.") || k.starts_with("param_groups")) {
+                if ckpt
+                    .entries
+                    .keys()
+                    .any(|k| k.starts_with("state.") || k.starts_with("param_groups"))
+                {
                     return Err(ConvertError::Files {
                         message: format!(
                             "{}: an optimiser state, not a network (give the G, G_ema and D files)",
@@ -338,7 +366,11 @@ fn adapt(dialect: &Dialect, config: &mut TrainConfig) -> Result<Vec<String>, Con
         Dialect::MmgenSngan { bgr, inplace_relu } => {
             notes.push(format!(
                 "mmgen ReLU variant: {} (D shortcuts read {})",
-                if *inplace_relu { "wReLUinplace" } else { "woReLUinplace" },
+                if *inplace_relu {
+                    "wReLUinplace"
+                } else {
+                    "woReLUinplace"
+                },
                 if *inplace_relu { "ReLU(x)" } else { "x" }
             ));
             bgr_note(*bgr, &mut notes);
@@ -350,7 +382,11 @@ fn adapt(dialect: &Dialect, config: &mut TrainConfig) -> Result<Vec<String>, Con
         }
         Dialect::MmgenBigGan { bgr, ajbrock } => {
             bgr_note(*bgr, &mut notes);
-            (1e-5, if *ajbrock { 1e-6 } else { 1e-8 }, ShortcutInput::Input)
+            (
+                1e-5,
+                if *ajbrock { 1e-6 } else { 1e-8 },
+                ShortcutInput::Input,
+            )
         }
         Dialect::BigGanPytorch => (1e-5, 1e-6, ShortcutInput::Input),
         Dialect::Chainer => {

@@ -52,11 +52,10 @@ pub fn export(
     let config = TrainConfig::load(run.join("config.json")).map_err(|e| {
         ConvertError::unreadable(run.join("config.json"), format!("not a run config: {e}"))
     })?;
-    let ckpt = sngan_train::latest(&run.join("checkpoints"))?.ok_or_else(|| {
-        ConvertError::Files {
+    let ckpt =
+        sngan_train::latest(&run.join("checkpoints"))?.ok_or_else(|| ConvertError::Files {
             message: format!("{}: no checkpoint to export", run.display()),
-        }
-    })?;
+        })?;
     shapes(&config)?; // a ResNet, or nothing to export
     let mut gan = Gan::new(&config, &device.clone().autodiff());
     sngan_train::load_checkpoint(&mut gan, &ckpt)?;
@@ -65,8 +64,16 @@ pub fn export(
         ExportFormat::StudioGan => {
             std::fs::create_dir_all(out).map_err(ConvertError::io(out))?;
             let mut files = Vec::new();
-            let name = |model: &str| out.join(format!("model={model}-current-weights-step={}.pth", gan.step));
-            let g = Value::Dict(vec![("state_dict".into(), state_dict(&gan, Net::Generator)?)]);
+            let name = |model: &str| {
+                out.join(format!(
+                    "model={model}-current-weights-step={}.pth",
+                    gan.step
+                ))
+            };
+            let g = Value::Dict(vec![(
+                "state_dict".into(),
+                state_dict(&gan, Net::Generator)?,
+            )]);
             files.push(write(&name("G"), &torch_save::save(&g))?);
             let d = Value::Dict(vec![
                 ("state_dict".into(), state_dict(&gan, Net::Discriminator)?),
@@ -78,7 +85,10 @@ pub fn export(
                 ("aa_p".into(), Value::Int(0)),
                 ("best_step".into(), Value::Int(gan.step as i64)),
                 ("best_fid".into(), Value::None),
-                ("best_fid_ckpt".into(), Value::Str(out.display().to_string())),
+                (
+                    "best_fid_ckpt".into(),
+                    Value::Str(out.display().to_string()),
+                ),
                 ("lecam_emas".into(), Value::None),
             ]);
             files.push(write(&name("D"), &torch_save::save(&d))?);
@@ -144,7 +154,11 @@ fn studiogan<M: Module>(
 ) -> Result<Vec<(String, Exported)>, ConvertError> {
     let dialect = Dialect::StudioGan { old_cbn: false };
     let plan = plan(module, &dialect, net, shape, Source::StudioGan)?;
-    Ok(layout::export(&plan, &dialect.naming(), &layout::host_tensors(module)))
+    Ok(layout::export(
+        &plan,
+        &dialect.naming(),
+        &layout::host_tensors(module),
+    ))
 }
 
 /// What StudioGAN's modules do differently from the run's networks (its BN eps is 1e-4, its D
@@ -169,7 +183,10 @@ fn differences(config: &TrainConfig) -> Vec<String> {
         );
     }
     if !d.linear_bias {
-        notes.push("D's final linear layer has no bias; StudioGAN's linear1 has one (a strict load fails)".into());
+        notes.push(
+            "D's final linear layer has no bias; StudioGAN's linear1 has one (a strict load fails)"
+                .into(),
+        );
     }
     notes
 }
@@ -184,13 +201,19 @@ fn safetensors_bytes(items: &[(String, Exported)], path: &Path) -> Result<Vec<u8
                 a.shape.clone(),
                 a.data.iter().flat_map(|x| x.to_le_bytes()).collect(),
             ),
-            Exported::Int(v) => (k.clone(), safetensors::Dtype::I64, vec![], v.to_le_bytes().to_vec()),
+            Exported::Int(v) => (
+                k.clone(),
+                safetensors::Dtype::I64,
+                vec![],
+                v.to_le_bytes().to_vec(),
+            ),
         })
         .collect();
     let views = buffers
         .iter()
         .map(|(k, dtype, shape, bytes)| {
-            safetensors::tensor::TensorView::new(*dtype, shape.clone(), bytes).map(|v| (k.clone(), v))
+            safetensors::tensor::TensorView::new(*dtype, shape.clone(), bytes)
+                .map(|v| (k.clone(), v))
         })
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| ConvertError::Write {

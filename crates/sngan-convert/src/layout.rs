@@ -160,7 +160,10 @@ pub(crate) fn layers<M: Module>(module: &M) -> Result<Vec<Layer>, ConvertError> 
     let mut order: Vec<String> = Vec::new();
     let mut leaves: HashMap<String, HashMap<&'static str, Vec<usize>>> = HashMap::new();
     for t in named_tensors(module) {
-        let path = t.path.split_once('.').map_or(t.path.as_str(), |(_, rest)| rest);
+        let path = t
+            .path
+            .split_once('.')
+            .map_or(t.path.as_str(), |(_, rest)| rest);
         let (module_path, leaf) = LEAVES
             .iter()
             .find_map(|leaf| {
@@ -440,7 +443,10 @@ pub(crate) fn import(
     variant: &str,
 ) -> Result<HashMap<String, TensorData>, ConvertError> {
     let read = |leaf_key: &str, shape: Vec<usize>| -> Result<Array, ConvertError> {
-        Ok(Array::new(shape, ckpt.read(&format!("{prefix}{leaf_key}"))?))
+        Ok(Array::new(
+            shape,
+            ckpt.read(&format!("{prefix}{leaf_key}"))?,
+        ))
     };
     let mut out = HashMap::new();
     for (layer, target) in plan {
@@ -506,7 +512,15 @@ pub(crate) fn import(
                             }
                         }
                         storage => {
-                            let key = join(naming, p, if storage == SnStorage::Chainer { "u" } else { "u0" });
+                            let key = join(
+                                naming,
+                                p,
+                                if storage == SnStorage::Chainer {
+                                    "u"
+                                } else {
+                                    "u0"
+                                },
+                            );
                             let mut u0 = read(&key, vec![rows])?;
                             if target.flip == Flip::Out {
                                 u0 = u0.reverse(0);
@@ -547,7 +561,11 @@ pub(crate) fn export(
     naming: &Naming,
     ours: &HashMap<String, Array>,
 ) -> Vec<(String, Exported)> {
-    assert_eq!(naming.sn, SnStorage::Torch, "exports write torch's convention");
+    assert_eq!(
+        naming.sn,
+        SnStorage::Torch,
+        "exports write torch's convention"
+    );
     let get = |layer: &Layer, leaf: &str| -> Array {
         ours.get(&format!("{}.{leaf}", layer.path))
             .unwrap_or_else(|| panic!("{}.{leaf}: listed by the layer scan", layer.path))
@@ -570,7 +588,10 @@ pub(crate) fn export(
                 let leaves = ["weight", "bias", "running_mean", "running_var"];
                 for (i, leaf) in leaves.iter().enumerate() {
                     if i >= 2 || *affine {
-                        out.push((join(naming, p, naming.norm[i]), Exported::Float(get(layer, leaf))));
+                        out.push((
+                            join(naming, p, naming.norm[i]),
+                            Exported::Float(get(layer, leaf)),
+                        ));
                     }
                 }
                 if let Some(counter) = naming.norm_counter {
@@ -591,7 +612,10 @@ pub(crate) fn export(
                 let name = if *sn { "weight_orig" } else { naming.weight };
                 out.push((join(naming, p, name), Exported::Float(w)));
                 if *bias {
-                    out.push((join(naming, p, naming.bias), Exported::Float(get(layer, "bias"))));
+                    out.push((
+                        join(naming, p, naming.bias),
+                        Exported::Float(get(layer, "bias")),
+                    ));
                 }
                 if let (Some(u), Some(v)) = (u, v) {
                     out.push((join(naming, p, "weight_u"), Exported::Float(u)));
@@ -608,7 +632,10 @@ pub(crate) fn host_tensors<M: Module>(module: &M) -> HashMap<String, Array> {
     named_tensors(module)
         .into_iter()
         .map(|t| {
-            let path = t.path.split_once('.').map_or(t.path.clone(), |(_, rest)| rest.to_string());
+            let path = t
+                .path
+                .split_once('.')
+                .map_or(t.path.clone(), |(_, rest)| rest.to_string());
             let data = t
                 .matrix
                 .into_data()

@@ -16,7 +16,9 @@ pub(crate) fn globals(bytes: &[u8]) -> Result<(Vec<String>, usize), String> {
     let mut found = Vec::new();
     loop {
         let at = scan.pos;
-        let op = scan.byte().ok_or("the pickle ends before its STOP opcode")?;
+        let op = scan
+            .byte()
+            .ok_or("the pickle ends before its STOP opcode")?;
         let mut pushed: Option<String> = None;
         let mut pushes = true;
         match op {
@@ -63,8 +65,8 @@ pub(crate) fn globals(bytes: &[u8]) -> Result<(Vec<String>, usize), String> {
             }
             // Opcodes without argument.
             b'(' | b'0' | b'1' | b'2' | b'N' | b'R' | b'b' | b'o' | b'l' | b']' | b'a' | b'e'
-            | b'd' | b'}' | b's' | b'u' | b't' | b')' | b'Q' | 0x85 | 0x86 | 0x87 | 0x88
-            | 0x89 | 0x81 | 0x92 | 0x8f | 0x90 | 0x91 | 0x97 | 0x98 => {}
+            | b'd' | b'}' | b's' | b'u' | b't' | b')' | b'Q' | 0x85 | 0x86 | 0x87 | 0x88 | 0x89
+            | 0x81 | 0x92 | 0x8f | 0x90 | 0x91 | 0x97 | 0x98 => {}
             // Fixed-size arguments.
             b'K' | 0x80 | 0x82 => drop(scan.take(1)?),
             b'M' | 0x83 => drop(scan.take(2)?),

@@ -95,7 +95,8 @@ impl Checkpoint {
             .entries
             .get(key)
             .unwrap_or_else(|| panic!("{key}: read after the layout check found it"));
-        let fail = |e: &dyn std::fmt::Display| ConvertError::unreadable(&self.path, format!("{key}: {e}"));
+        let fail =
+            |e: &dyn std::fmt::Display| ConvertError::unreadable(&self.path, format!("{key}: {e}"));
         match &entry.data {
             Data::Torch(tensor) => {
                 let dtype = match tensor.dtype() {
@@ -146,8 +147,8 @@ fn torch_globals(path: &Path) -> Result<Vec<String>, ConvertError> {
             .by_name(&name)
             .and_then(|mut entry| Ok(entry.read_to_end(&mut bytes)?))
             .map_err(|e| ConvertError::unreadable(path, format!("{name}: {e}")))?;
-        let (globals, _) =
-            pickle::globals(&bytes).map_err(|e| ConvertError::unreadable(path, format!("{name}: {e}")))?;
+        let (globals, _) = pickle::globals(&bytes)
+            .map_err(|e| ConvertError::unreadable(path, format!("{name}: {e}")))?;
         return Ok(globals);
     }
     // The pickles lead the file and hold only metadata; the storages follow them.

@@ -212,10 +212,20 @@ pub(crate) fn target(dialect: &Dialect, net: Net, shape: Shape, ours: &str) -> O
                 ["blocks", i, conv @ ("conv2d0" | "conv2d1" | "conv2d2")] => {
                     t(format!("{}.{conv}", at(block(i)?)))
                 }
-                ["blocks", i, bn @ ("bn1" | "bn2"), "cbn", leaf @ ("bn" | "gain" | "bias")] => {
-                    t(format!("{}.{bn}.{leaf}", at(block(i)?)))
-                }
-                ["blocks", i, bn @ ("bn1" | "bn2"), "cbn", table @ ("embed0" | "embed1")] => {
+                [
+                    "blocks",
+                    i,
+                    bn @ ("bn1" | "bn2"),
+                    "cbn",
+                    leaf @ ("bn" | "gain" | "bias"),
+                ] => t(format!("{}.{bn}.{leaf}", at(block(i)?))),
+                [
+                    "blocks",
+                    i,
+                    bn @ ("bn1" | "bn2"),
+                    "cbn",
+                    table @ ("embed0" | "embed1"),
+                ] => {
                     let base = format!("{}.{bn}", at(block(i)?));
                     match (old_cbn, *table) {
                         (true, _) => t(format!("{base}.{table}")),
@@ -255,7 +265,13 @@ pub(crate) fn target(dialect: &Dialect, net: Net, shape: Shape, ours: &str) -> O
                 ["blocks", i, c @ ("conv2d0" | "conv2d1" | "conv2d2")] => {
                     t(format!("{}.{}.conv", at(block(i)?)?, conv(c)))
                 }
-                ["blocks", i, bn @ ("bn1" | "bn2"), "cbn", leaf @ ("bn" | "embed0" | "embed1")] => {
+                [
+                    "blocks",
+                    i,
+                    bn @ ("bn1" | "bn2"),
+                    "cbn",
+                    leaf @ ("bn" | "embed0" | "embed1"),
+                ] => {
                     let leaf = match *leaf {
                         "bn" => "norm",
                         "embed0" => "weight_embedding",
@@ -298,9 +314,7 @@ pub(crate) fn target(dialect: &Dialect, net: Net, shape: Shape, ours: &str) -> O
                     t(format!("{}.{bn}.{leaf}", at(block(i)?)))
                 }
                 ["attention"] => t(format!("conv_blocks.{}", attn?)),
-                ["attention", c] => {
-                    t(format!("conv_blocks.{}.{}.conv", attn?, attention_conv(c)?))
-                }
+                ["attention", c] => t(format!("conv_blocks.{}.{}.conv", attn?, attention_conv(c)?)),
                 _ => None,
             }
         }

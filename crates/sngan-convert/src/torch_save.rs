@@ -58,7 +58,8 @@ struct Pickle {
 impl Pickle {
     fn global(&mut self, module: &str, name: &str) {
         self.out.push(b'c');
-        self.out.extend_from_slice(format!("{module}\n{name}\n").as_bytes());
+        self.out
+            .extend_from_slice(format!("{module}\n{name}\n").as_bytes());
     }
 
     fn str(&mut self, s: &str) {
@@ -124,7 +125,10 @@ impl Pickle {
             Exported::Float(a) => (
                 "FloatStorage",
                 a.shape.clone(),
-                a.data.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>(),
+                a.data
+                    .iter()
+                    .flat_map(|x| x.to_le_bytes())
+                    .collect::<Vec<u8>>(),
             ),
             Exported::Int(v) => ("LongStorage", vec![], v.to_le_bytes().to_vec()),
         };
@@ -188,10 +192,12 @@ mod tests {
         assert_eq!(end, pkl.len());
         assert!(globals.iter().all(|g| pickle::is_allowed(g)), "{globals:?}");
 
-        let path = std::env::temp_dir().join(format!("sngan-torch-save-{}.pth", std::process::id()));
+        let path =
+            std::env::temp_dir().join(format!("sngan-torch-save-{}.pth", std::process::id()));
         std::fs::write(&path, bytes).unwrap();
-        let reader = burn::store::pytorch_reader::PytorchReader::with_top_level_key(&path, "state_dict")
-            .unwrap();
+        let reader =
+            burn::store::pytorch_reader::PytorchReader::with_top_level_key(&path, "state_dict")
+                .unwrap();
         let w = reader.get("w").unwrap();
         assert_eq!(w.shape(), [2, 3]);
         let values: Vec<f32> = w
