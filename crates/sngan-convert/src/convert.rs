@@ -363,30 +363,36 @@ fn adapt(dialect: &Dialect, config: &mut TrainConfig) -> Result<Vec<String>, Con
             }
             (1e-4, 1e-6, ShortcutInput::Activated)
         }
-        Dialect::MmgenSngan { bgr, inplace_relu } => {
+        Dialect::MmgenSngan {
+            bgr,
+            inplace_relu,
+            biggan_recipe,
+            tables_sn,
+        } => {
+            let (variant, reads) = match inplace_relu {
+                true => ("wReLUinplace", "ReLU(x)"),
+                false => ("woReLUinplace", "x"),
+            };
             notes.push(format!(
-                "mmgen ReLU variant: {} (D shortcuts read {})",
-                if *inplace_relu {
-                    "wReLUinplace"
-                } else {
-                    "woReLUinplace"
-                },
-                if *inplace_relu { "ReLU(x)" } else { "x" }
+                "mmgen ReLU variant: {variant} (D shortcuts read {reads})"
             ));
             bgr_note(*bgr, &mut notes);
+            g.cbn_sn = *tables_sn;
             let shortcut = match inplace_relu {
                 true => ShortcutInput::Activated,
                 false => ShortcutInput::Input,
             };
-            (1e-4, 1e-12, shortcut)
+            match biggan_recipe {
+                true => (1e-5, 1e-8, shortcut),
+                false => (1e-4, 1e-12, shortcut),
+            }
         }
         Dialect::MmgenBigGan { bgr, ajbrock } => {
             bgr_note(*bgr, &mut notes);
-            (
-                1e-5,
-                if *ajbrock { 1e-6 } else { 1e-8 },
-                ShortcutInput::Input,
-            )
+            match ajbrock {
+                true => (1e-5, 1e-6, ShortcutInput::Activated),
+                false => (1e-5, 1e-8, ShortcutInput::Input),
+            }
         }
         Dialect::BigGanPytorch => (1e-5, 1e-6, ShortcutInput::Input),
         Dialect::Chainer => {

@@ -72,12 +72,19 @@ pub(crate) enum Dialect {
         bgr: bool,
         /// `wReLUinplace`: the discriminator's shortcuts read `ReLU(x)`.
         inplace_relu: bool,
+        /// The SAGAN-128 `noaug_bigGAN` recipe: BN eps 1e-5 (else mmgen's default 1e-4).
+        biggan_recipe: bool,
+        /// The CBN tables are spectrally normalised (`with_embedding_spectral_norm`).
+        tables_sn: bool,
     },
     /// mmgen's `biggan` modules (`conv1`, `bn1.gain`, `output_layer`), torch- or ajbrock-style SN.
     MmgenBigGan {
         /// Trained in BGR (see above).
         bgr: bool,
-        /// `sn_style='ajbrock'` (`u0`/`sv0` keys), as in the file converted from BigGAN-PyTorch.
+        /// `sn_style='ajbrock'` (`u0`/`sv0` keys): the 128x128 configs, native and converted
+        /// from BigGAN-PyTorch. They also set `act_cfg=dict(type='ReLU', inplace=True)`, so their
+        /// discriminator's shortcuts read `ReLU(x)`; the 32x32 config keeps torch-style SN and
+        /// an out-of-place ReLU.
         ajbrock: bool,
     },
     /// StudioGAN; `old_cbn` for the `embed0`/`embed1` tables of code before 2022-01-25.
@@ -116,6 +123,8 @@ impl Dialect {
                     Dialect::MmgenSngan {
                         bgr,
                         inplace_relu: name_has(&["wrelu"]),
+                        biggan_recipe: name_has(&["biggan"]),
+                        tables_sn: has(".weight_embedding.weight_orig"),
                     }
                 } else {
                     Dialect::MmgenBigGan {
