@@ -67,7 +67,8 @@ impl Cases {
     }
 }
 
-/// `config` at the fixtures' widths: G maps `g` (its first entry the dense layer's), D maps `d`.
+/// `config` at the fixtures' widths and 10 classes: G maps `g` (its first entry the dense
+/// layer's), D maps `d`.
 fn narrow(mut config: TrainConfig, z_dim: usize, g: Vec<usize>, d: Vec<usize>) -> TrainConfig {
     let (GeneratorConfig::ResNet(gc), DiscriminatorConfig::ResNet(dc)) =
         (&mut config.generator, &mut config.discriminator)
@@ -76,7 +77,9 @@ fn narrow(mut config: TrainConfig, z_dim: usize, g: Vec<usize>, d: Vec<usize>) -
     };
     gc.z_dim = z_dim;
     gc.channels = g;
+    gc.n_classes = Some(10);
     dc.channels = d;
+    dc.n_classes = Some(10);
     config
 }
 
@@ -313,12 +316,8 @@ fn biggan128() -> TrainConfig {
         vec![16, 16, 16, 8, 8, 8],
         vec![3, 8, 8, 8, 16, 16, 16],
     );
-    if let (GeneratorConfig::ResNet(g), DiscriminatorConfig::ResNet(d)) =
-        (&mut config.generator, &mut config.discriminator)
-    {
-        g.n_classes = Some(10);
+    if let GeneratorConfig::ResNet(g) = &mut config.generator {
         g.shared_dim = Some(8);
-        d.n_classes = Some(10);
     }
     config
 }
@@ -444,18 +443,12 @@ fn a_pickle_calling_a_function_is_refused_and_a_truncated_file_is_an_error() {
 #[test]
 fn chainer_sngan_projection_128_reproduces_its_outputs() {
     let cases = Cases::read("convert_chainer");
-    let mut config = narrow(
+    let config = narrow(
         experiments::sngan_imagenet128_projection(),
         16,
         vec![32, 32, 16, 8, 4, 2],
         vec![3, 2, 4, 8, 16, 32, 32],
     );
-    if let (GeneratorConfig::ResNet(g), DiscriminatorConfig::ResNet(d)) =
-        (&mut config.generator, &mut config.discriminator)
-    {
-        g.n_classes = Some(10);
-        d.n_classes = Some(10);
-    }
     reproduces(
         Source::Chainer,
         &files("convert_chainer"),
