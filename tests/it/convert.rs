@@ -584,3 +584,65 @@ fn exports_in_studiogan_layout_hold_the_imported_tensors() {
     }
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn a_converted_run_resumes_from_the_imported_networks() {
+    use sngan::data::{ImageSource, Images};
+    use sngan::train::{RunOptions, train_on};
+    let device = Device::flex();
+    let dir = std::env::temp_dir().join(format!("sngan-convert-resume-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let config = narrow(
+        experiments::sngan_cifar10_resnet_projection(),
+        32,
+        vec![8; 4],
+        vec![3, 8, 8, 8, 8],
+    );
+    let files = files("convert_studiogan/sngan");
+    sngan::convert::convert(
+        Source::StudioGan,
+        &files,
+        config,
+        &dir,
+        &device.clone().autodiff(),
+    )
+    .unwrap();
+    assert!(
+        sngan::convert::convert(
+            Source::StudioGan,
+            &files,
+            experiments::sngan_cifar10_resnet_projection(),
+            &dir,
+            &device.clone().autodiff()
+        )
+        .is_err(),
+        "a second convert into the same run directory is refused"
+    );
+
+    // Resume with nothing left to train: the networks are the checkpoint's, i.e. StudioGAN's.
+    let mut config = TrainConfig::load(dir.join("config.json")).unwrap();
+    config.iterations = 1;
+    let pixels = (0..4 * 32 * 32 * 3).map(|i| (i * 37 % 251) as u8).collect();
+    let images: std::sync::Arc<dyn ImageSource> = std::sync::Arc::new(Images {
+        height: 32,
+        width: 32,
+        channels: 3,
+        pixels,
+        labels: (0..4).map(|i| Some(i % 10)).collect(),
+        num_classes: Some(10),
+        class_names: Vec::new(),
+    });
+    let options = RunOptions {
+        resume: true,
+        quiet: true,
+        stop_at: Some(0),
+        ..RunOptions::new(dir.clone())
+    };
+    let summary = train_on(&config, images, &device.clone().autodiff(), &options).unwrap();
+    let cases = Cases::read("convert_studiogan");
+    let z = cases.tensor::<2>("sngan.z", &device);
+    let y = cases.classes("sngan.y", &device);
+    let out = values(summary.gan.g.valid().forward(z, Some(y)));
+    assert_close("resumed G", &out, &cases.floats("sngan.g"), 1e-5);
+    std::fs::remove_dir_all(dir).unwrap();
+}
