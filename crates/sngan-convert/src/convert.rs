@@ -1,10 +1,12 @@
 //! `sngan convert`: a peer's checkpoint files -> our networks -> a run directory (config +
 //! checkpoint) that sampling, evaluation and `--resume` read.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use burn::module::Module;
 use burn::prelude::*;
+use burn::tensor::TensorData;
 use sngan_models::blocks::resblock::{HiddenChannels, ShortcutInput};
 use sngan_models::init::WeightInit;
 use sngan_models::{DiscriminatorConfig, GeneratorConfig, assign_tensors};
@@ -118,12 +120,8 @@ pub fn import(
                 "" => p.net.name().to_string(),
                 prefix => format!("{} (keys {prefix}*)", p.net.name()),
             };
-            match layout::check(plan_of(p.net), &naming, p.ckpt, &p.prefix, &network) {
-                Err(ConvertError::Layout(m)) => Some(m.into_iter()),
-                _ => None,
-            }
+            layout::check(plan_of(p.net), &naming, p.ckpt, &p.prefix, &network)
         })
-        .flatten()
         .collect();
     if !mismatches.is_empty() {
         return Err(ConvertError::Layout(mismatches));
@@ -132,26 +130,22 @@ pub fn import(
     let mut sources = Vec::new();
     for part in &parts {
         let tensors = layout::import(plan_of(part.net), &naming, part.ckpt, &part.prefix, VARIANT)?;
-        let assign = |e: sngan_models::AssignError| ConvertError::Unsupported {
-            message: format!("{}: {e}", part.ckpt.path.display()),
-        };
+        let path = &part.ckpt.path;
         match part.net {
-            Net::Generator => gan.g = assign_tensors(gan.g.clone(), &tensors).map_err(assign)?.0,
-            Net::Discriminator => {
-                gan.d = assign_tensors(gan.d.clone(), &tensors).map_err(assign)?.0
-            }
+            Net::Generator => gan.g = load(gan.g, &tensors, path)?,
+            Net::Discriminator => gan.d = load(gan.d, &tensors, path)?,
             Net::GeneratorEma => {
                 let ema = gan.ema.take().expect("the config keeps an EMA");
-                gan.ema = Some(assign_tensors(ema, &tensors).map_err(assign)?.0);
+                gan.ema = Some(load(ema, &tensors, path)?);
                 if !has(Net::Generator) {
-                    gan.g = assign_tensors(gan.g.clone(), &tensors).map_err(assign)?.0;
+                    gan.g = load(gan.g, &tensors, path)?;
                     notes.push(
                         "no trained generator given: the run's G starts as a copy of the EMA generator".into(),
                     );
                 }
             }
         }
-        sources.push((part.net, part.ckpt.path.clone()));
+        sources.push((part.net, path.clone()));
     }
     if !has(Net::GeneratorEma) && gan.ema.is_some() {
         gan.ema = Some(gan.g.valid());
@@ -171,6 +165,25 @@ pub fn import(
         sources,
         notes,
     })
+}
+
+/// `module` with every tensor of `tensors` in place (the plan names each of them once).
+fn load<M: Module>(
+    module: M,
+    tensors: &HashMap<String, TensorData>,
+    path: &Path,
+) -> Result<M, ConvertError> {
+    let fail = |message: String| ConvertError::Unsupported {
+        message: format!("{}: {message}", path.display()),
+    };
+    let (module, unused) = assign_tensors(module, tensors).map_err(|e| fail(e.to_string()))?;
+    match unused.is_empty() {
+        true => Ok(module),
+        false => Err(fail(format!(
+            "tensors with no place in the model: {}",
+            unused.join(", ")
+        ))),
+    }
 }
 
 /// [`import`], then writes the run directory `out`: `config.json` and a step-0 checkpoint with

@@ -380,15 +380,15 @@ fn expected(layer: &Layer, target: &Target, naming: &Naming) -> Vec<Expected> {
 /// Our layers, each with its place in the peer's file.
 pub(crate) type Plan = Vec<(Layer, Target)>;
 
-/// Checks that the keys of `ckpt` under `prefix` are exactly what `plan` needs (shapes included),
-/// listing every key that does not fit.
+/// Whether the keys of `ckpt` under `prefix` are exactly what `plan` needs (shapes included):
+/// `None`, or every key that does not fit.
 pub(crate) fn check(
     plan: &Plan,
     naming: &Naming,
     ckpt: &Checkpoint,
     prefix: &str,
     network: &str,
-) -> Result<(), ConvertError> {
+) -> Option<LayoutMismatch> {
     let expected: Vec<Expected> = plan
         .iter()
         .flat_map(|(layer, target)| expected(layer, target, naming))
@@ -428,10 +428,7 @@ pub(crate) fn check(
             mismatch.missing.push(format!("{prefix}{}", e.key));
         }
     }
-    match mismatch.is_empty() {
-        true => Ok(()),
-        false => Err(ConvertError::Layout(vec![mismatch])),
-    }
+    (!mismatch.is_empty()).then_some(mismatch)
 }
 
 /// Our tensors (record path under `variant.`, values) from a checked file.
