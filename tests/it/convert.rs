@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use sngan::burn::prelude::*;
 use sngan::burn::tensor::TensorData;
 use sngan::convert::{ConvertError, Net, Source, import};
+use sngan::core::npy::Npz;
 use sngan::models::resnet::{ResNetDiscriminatorConfig, ResNetGeneratorConfig};
 use sngan::models::{DiscriminatorConfig, GeneratorConfig};
 use sngan::train::{TrainConfig, experiments};
@@ -26,27 +27,16 @@ struct Cases(HashMap<String, (Vec<usize>, Vec<f64>)>);
 impl Cases {
     fn read(folder: &str) -> Self {
         let path = fixture(folder).join("cases.npz");
-        let mut npz = npyz::npz::NpzArchive::open(&path).expect("fixture cases are committed");
-        let names: Vec<String> = npz.array_names().map(str::to_string).collect();
+        let mut npz = Npz::open(&path).expect("fixture cases are committed");
         let mut out = HashMap::new();
-        for name in names {
-            let array = npz.by_name(&name).unwrap().unwrap();
-            let shape: Vec<usize> = array.shape().iter().map(|&d| d as usize).collect();
-            let data: Vec<f64> = match array.dtype().descr().contains("i8") {
-                true => array
-                    .into_vec::<i64>()
-                    .unwrap()
-                    .into_iter()
-                    .map(|x| x as f64)
-                    .collect(),
-                false => array
-                    .into_vec::<f32>()
-                    .unwrap()
-                    .into_iter()
-                    .map(f64::from)
-                    .collect(),
-            };
-            out.insert(name, (shape, data));
+        for name in npz.names() {
+            let array = npz.array(&name).unwrap();
+            // Classes and strides are int64, network outputs float32.
+            let data = array.to_f64(&name).unwrap_or_else(|_| {
+                let ints = array.to_i64(&name).unwrap();
+                ints.into_iter().map(|x| x as f64).collect()
+            });
+            out.insert(name, (array.shape, data));
         }
         Self(out)
     }
@@ -147,17 +137,11 @@ fn reproduces(
     let y = cases.classes(&format!("{case}.y"), &device);
     let stride = cases.0[&format!("{case}.stride")].1[0] as usize;
     let peer_order = |x: Tensor<4>| if bgr { flip_channels(x) } else { x };
-    let subsample = |x: Tensor<4>| {
-        let [b, c, h, w] = x.dims();
-        let x = x.reshape([b, c, h / stride, stride, w / stride, stride]);
-        x.narrow(3, 0, 1)
-            .narrow(5, 0, 1)
-            .reshape([b, c, h / stride, w / stride])
-    };
     let has = |net: Net| imported.sources.iter().any(|(n, _)| *n == net);
     let mut worst = 0f32;
     let mut compare = |what: &str, actual: Tensor<4>, key: &str| {
-        let (actual, expected) = (values(subsample(peer_order(actual))), cases.floats(key));
+        let actual = values(subsample(peer_order(actual), stride));
+        let expected = cases.floats(key);
         assert_close(&format!("{case} {what}"), &actual, &expected, 1e-5);
         worst = worst.max(max_relative(&actual, &expected));
     };
@@ -184,6 +168,15 @@ fn reproduces(
         "{case}: {:?} reproduced, max |diff| / scale {worst:.1e}",
         imported.sources.iter().map(|(n, _)| *n).collect::<Vec<_>>()
     );
+}
+
+/// Every `stride`-th pixel of each row and column, as the fixtures keep large outputs.
+fn subsample(x: Tensor<4>, stride: usize) -> Tensor<4> {
+    let [b, c, h, w] = x.dims();
+    let x = x.reshape([b, c, h / stride, stride, w / stride, stride]);
+    x.narrow(3, 0, 1)
+        .narrow(5, 0, 1)
+        .reshape([b, c, h / stride, w / stride])
 }
 
 /// `max |a - b| / max |b|`.
@@ -516,7 +509,6 @@ fn exports_in_studiogan_layout_hold_the_imported_tensors() {
         ("biggan", studiogan_biggan(40, 8, g, d)),
     ];
     for (case, config) in cases {
-        let run = dir.join(case).join("run");
         let sources = files(&format!("convert_studiogan/{case}"));
         let source = |model: &str| {
             let prefix = format!("model={model}-");
@@ -530,14 +522,15 @@ fn exports_in_studiogan_layout_hold_the_imported_tensors() {
                 })
                 .unwrap()
         };
-        convert(
+        let run = convert(
             Source::StudioGan,
             &sources,
             config,
-            &run,
+            &dir.join(case).join("run"),
             &device.clone().autodiff(),
         )
-        .unwrap();
+        .unwrap()
+        .run;
         let out = keep
             .as_ref()
             .map_or(dir.join(case).join("studiogan"), |k| k.join(case));
@@ -586,9 +579,10 @@ fn exports_in_studiogan_layout_hold_the_imported_tensors() {
 }
 
 #[test]
-fn a_converted_run_resumes_from_the_imported_networks() {
-    use sngan::data::{ImageSource, Images};
-    use sngan::train::{RunOptions, train_on};
+fn a_converted_run_opens_samples_and_resumes_from_the_imported_networks() {
+    use sngan::core::Images;
+    use sngan::data::ImageSource;
+    use sngan::train::{Classes, Latents, Run, RunOptions, SampleSpec};
     let device = Device::flex();
     let dir = std::env::temp_dir().join(format!("sngan-convert-resume-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -607,42 +601,58 @@ fn a_converted_run_resumes_from_the_imported_networks() {
         &device.clone().autodiff(),
     )
     .unwrap();
-    assert!(
-        sngan::convert::convert(
-            Source::StudioGan,
-            &files,
-            experiments::sngan_cifar10_resnet_projection(),
-            &dir,
-            &device.clone().autodiff()
-        )
-        .is_err(),
-        "a second convert into the same run directory is refused"
-    );
+    let text = match sngan::convert::convert(
+        Source::StudioGan,
+        &files,
+        experiments::sngan_cifar10_resnet_projection(),
+        &dir,
+        &device.clone().autodiff(),
+    ) {
+        Ok(_) => panic!("a second convert into the same run directory is refused"),
+        Err(e) => e.to_string(),
+    };
+    assert!(text.contains("already holds a run"), "{text}");
+
+    // The run opens as any run: its generator, read back from the checkpoint, is StudioGAN's,
+    // and it samples as `sngan sample` does.
+    let run = Run::open(&dir).unwrap();
+    assert_eq!(run.checkpoint().map(|c| c.step()), Some(0));
+    let cases = Cases::read("convert_studiogan");
+    let z = cases.tensor::<2>("sngan.z", &device);
+    let y = cases.classes("sngan.y", &device);
+    let stride = cases.0["sngan.stride"].1[0] as usize;
+    let (g, step) = run.generator(&device).unwrap();
+    assert_eq!(step, 0);
+    let out = values(subsample(g.forward(z.clone(), Some(y.clone())), stride));
+    assert_close("opened G", &out, &cases.floats("sngan.g"), 1e-5);
+    let spec = SampleSpec {
+        n: 4,
+        seed: 7,
+        latents: Latents::Independent,
+        classes: Classes::Fixed(3),
+        truncation: None,
+        resize: None,
+    };
+    let images = run.sample(&spec, &device).unwrap();
+    assert_eq!(images.view().shape(), [4, 32, 32, 3]);
+    assert!(images.labels.iter().all(|l| *l == Some(3)));
 
     // Resume with nothing left to train: the networks are the checkpoint's, i.e. StudioGAN's.
-    let mut config = TrainConfig::load(dir.join("config.json")).unwrap();
-    config.iterations = 1;
     let pixels = (0..4 * 32 * 32 * 3).map(|i| (i * 37 % 251) as u8).collect();
-    let images: std::sync::Arc<dyn ImageSource> = std::sync::Arc::new(Images {
-        height: 32,
-        width: 32,
-        channels: 3,
-        pixels,
-        labels: (0..4).map(|i| Some(i % 10)).collect(),
-        num_classes: Some(10),
-        class_names: Vec::new(),
-    });
+    let mut real = Images::from_nhwc(pixels, [4, 32, 32, 3]).unwrap();
+    real.labels = (0..4).map(|i| Some(i % 10)).collect();
+    real.num_classes = Some(10);
+    let real: std::sync::Arc<dyn ImageSource> = std::sync::Arc::new(real);
     let options = RunOptions {
         resume: true,
         quiet: true,
         stop_at: Some(0),
         ..RunOptions::new(dir.clone())
     };
-    let summary = train_on(&config, images, &device.clone().autodiff(), &options).unwrap();
-    let cases = Cases::read("convert_studiogan");
-    let z = cases.tensor::<2>("sngan.z", &device);
-    let y = cases.classes("sngan.y", &device);
-    let out = values(summary.gan.g.valid().forward(z, Some(y)));
+    let summary =
+        sngan::train::train(run.config(), real, &device.clone().autodiff(), &options).unwrap();
+    assert_eq!(summary.step, 0);
+    let out = values(subsample(summary.gan.g.valid().forward(z, Some(y)), stride));
     assert_close("resumed G", &out, &cases.floats("sngan.g"), 1e-5);
     std::fs::remove_dir_all(dir).unwrap();
 }

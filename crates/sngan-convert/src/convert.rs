@@ -1,5 +1,6 @@
 //! `sngan convert`: a peer's checkpoint files -> our networks -> a run directory (config +
-//! checkpoint) that sampling, evaluation and `--resume` read.
+//! step-0 checkpoint, written by sngan-train's `Run::create` and checkpoint writer) that
+//! `Run::open`, and so sampling, evaluation, reports and `--resume`, read like any run.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -11,7 +12,7 @@ use sngan_models::blocks::resblock::{HiddenChannels, ShortcutInput};
 use sngan_models::init::WeightInit;
 use sngan_models::{DiscriminatorConfig, GeneratorConfig, assign_tensors};
 use sngan_spectral::SpectralNormConfig;
-use sngan_train::{EmaConfig, Gan, TrainConfig};
+use sngan_train::{EmaConfig, Gan, Run, TrainConfig};
 
 use crate::error::{ConvertError, LayoutMismatch};
 use crate::layout::{self, Plan};
@@ -33,14 +34,14 @@ pub struct Imported {
     pub notes: Vec<String>,
 }
 
-/// A finished `convert`: what was imported and where the run is.
+/// A finished `convert`: what was imported, and the run it wrote.
 pub struct Conversion {
     /// Each imported network and the file it came from.
     pub sources: Vec<(Net, PathBuf)>,
     /// What the conversion decided for the user.
     pub notes: Vec<String>,
-    /// The checkpoint directory written.
-    pub checkpoint: PathBuf,
+    /// The run directory, opened again as every command opens one (its checkpoint verified).
+    pub run: Run,
 }
 
 /// One network's tensors within a file: the file and the key prefix of its state dict.
@@ -54,18 +55,21 @@ struct Part<'a> {
 /// the peer's BN and spectral-norm eps, D shortcut and hidden-width conventions are set from the
 /// source), on the autodiff `device`.
 ///
-/// Every network in the files is checked against the model's layout first; all keys that do not
-/// map, are missing or have another shape are reported together.
+/// The config is validated before anything is read, and every network in the files is checked
+/// against the model's layout before a tensor is loaded; all keys that do not map, are missing
+/// or have another shape are reported together.
 ///
 /// # Errors
-/// Unreadable or unsafe files, files that do not make up a generator (and optionally an EMA
-/// generator and a discriminator), layouts that differ, or a model no peer layout describes.
+/// An invalid config, unreadable or unsafe files, files that do not make up a generator (and
+/// optionally an EMA generator and a discriminator), layouts that differ, or a model no peer
+/// layout describes.
 pub fn import(
     source: Source,
     files: &[PathBuf],
     mut config: TrainConfig,
     device: &Device,
 ) -> Result<Imported, ConvertError> {
+    config.validate()?;
     for path in files {
         let name = path.file_name().map(|n| n.to_string_lossy().to_string());
         if source == Source::BigGanPytorch && name.is_some_and(|n| n.starts_with("state_dict")) {
@@ -186,11 +190,12 @@ fn load<M: Module>(
     }
 }
 
-/// [`import`], then writes the run directory `out`: `config.json` and a step-0 checkpoint with
-/// fresh optimiser states (the peers' Adam states are not carried over).
+/// [`import`], then writes the run directory `out` ([`Run::create`]: `config.json`, then a
+/// step-0 checkpoint with fresh optimiser states; the peers' Adam states are not carried over).
+/// Nothing is created before the import has succeeded.
 ///
 /// # Errors
-/// As [`import`]; also a run directory that already holds checkpoints, or a failed write.
+/// As [`import`]; also a directory that already holds a run, or a failed write.
 pub fn convert(
     source: Source,
     files: &[PathBuf],
@@ -198,8 +203,8 @@ pub fn convert(
     out: &Path,
     device: &Device,
 ) -> Result<Conversion, ConvertError> {
-    let ckpt_dir = out.join("checkpoints");
-    if ckpt_dir.exists() {
+    // Refused before the files are read (Run::create refuses it too, after the import).
+    if out.join("config.json").exists() {
         return Err(ConvertError::Files {
             message: format!(
                 "{}: already holds a run; convert into a new directory",
@@ -208,14 +213,12 @@ pub fn convert(
         });
     }
     let imported = import(source, files, config, device)?;
-    std::fs::create_dir_all(out).map_err(ConvertError::io(out))?;
-    let json = serde_json::to_string_pretty(&imported.config).expect("configs serialise");
-    sngan_train::write_atomic(&out.join("config.json"), json.as_bytes())?;
-    let checkpoint = sngan_train::save_checkpoint(&imported.gan, &ckpt_dir)?;
+    let run = Run::create(out, &imported.config)?;
+    sngan_train::save_checkpoint(&imported.gan, &run.dir().join("checkpoints"))?;
     Ok(Conversion {
         sources: imported.sources,
         notes: imported.notes,
-        checkpoint,
+        run: Run::open(out)?,
     })
 }
 

@@ -53,9 +53,15 @@ pub enum ConvertError {
         /// What cannot be mapped, and why.
         message: String,
     },
-    /// Writing the run directory or the exported file failed.
+    /// The config given is invalid (checked before any file is read).
+    #[error("invalid config: {0}")]
+    Config(#[from] sngan_core::InvalidField),
+    /// Writing or reopening the run directory, or reading the run to export, failed.
     #[error(transparent)]
     Train(#[from] sngan_train::TrainError),
+    /// Writing an exported file, or reading a Chainer archive's arrays, failed.
+    #[error(transparent)]
+    Core(#[from] sngan_core::CoreError),
     /// Writing a file failed.
     #[error("{}: {message}", path.display())]
     Write {
@@ -67,6 +73,24 @@ pub enum ConvertError {
 }
 
 impl ConvertError {
+    /// Whether the files, config or model given are at fault (the CLI's exit code 2), rather
+    /// than a failure while reading or writing (a missing file, a full disk).
+    pub fn is_bad_input(&self) -> bool {
+        match self {
+            ConvertError::Unreadable { .. }
+            | ConvertError::ForbiddenGlobal { .. }
+            | ConvertError::Layout(_)
+            | ConvertError::Files { .. }
+            | ConvertError::Unsupported { .. }
+            | ConvertError::Config(_) => true,
+            ConvertError::Train(e) => matches!(
+                e,
+                sngan_train::TrainError::Config(_) | sngan_train::TrainError::ConfigFile(_)
+            ),
+            ConvertError::Io { .. } | ConvertError::Core(_) | ConvertError::Write { .. } => false,
+        }
+    }
+
     pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Self {
         let path = path.into();
         move |source| ConvertError::Io { path, source }

@@ -8,7 +8,7 @@ use burn::module::Module;
 use burn::prelude::*;
 use sngan_models::blocks::resblock::ShortcutInput;
 use sngan_models::{DiscriminatorConfig, GeneratorConfig};
-use sngan_train::{Gan, TrainConfig};
+use sngan_train::{Gan, Run, TrainConfig};
 
 use crate::convert::{plan, shapes};
 use crate::error::ConvertError;
@@ -36,34 +36,31 @@ pub struct Export {
     pub notes: Vec<String>,
 }
 
-/// Writes the networks of the run at `run` (its latest checkpoint) to `out` in `format`:
-/// a folder for [`ExportFormat::StudioGan`], else one file holding `net` (default: the EMA
-/// generator when the run has one, else G).
+/// Writes the networks of `run` (at its newest intact checkpoint) to `out` in `format`: a
+/// folder for [`ExportFormat::StudioGan`], else one file holding `net` (default: the EMA
+/// generator when the run has one, else G). Every file is built before the first is written,
+/// and each is written atomically.
 ///
 /// # Errors
-/// An unreadable run, a model StudioGAN has no layout for, or a failed write.
+/// A run without a checkpoint, a model StudioGAN has no layout for, or a failed write.
 pub fn export(
-    run: &Path,
+    run: &Run,
     format: ExportFormat,
     net: Option<Net>,
     out: &Path,
     device: &Device,
 ) -> Result<Export, ConvertError> {
-    let config = TrainConfig::load(run.join("config.json")).map_err(|e| {
-        ConvertError::unreadable(run.join("config.json"), format!("not a run config: {e}"))
-    })?;
-    let ckpt =
-        sngan_train::latest(&run.join("checkpoints"))?.ok_or_else(|| ConvertError::Files {
-            message: format!("{}: no checkpoint to export", run.display()),
-        })?;
-    shapes(&config)?; // a ResNet, or nothing to export
-    let mut gan = Gan::new(&config, &device.clone().autodiff());
-    sngan_train::load_checkpoint(&mut gan, &ckpt)?;
-    let notes = differences(&config);
-    let files = match format {
+    let config = run.config();
+    shapes(config)?; // a ResNet, or nothing to export
+    if run.checkpoint().is_none() {
+        return Err(ConvertError::Files {
+            message: format!("{}: no checkpoint to export", run.dir().display()),
+        });
+    }
+    let gan = run.gan(&device.clone().autodiff())?;
+    let notes = differences(config);
+    let files: Vec<(PathBuf, Vec<u8>)> = match format {
         ExportFormat::StudioGan => {
-            std::fs::create_dir_all(out).map_err(ConvertError::io(out))?;
-            let mut files = Vec::new();
             let name = |model: &str| {
                 out.join(format!(
                     "model={model}-current-weights-step={}.pth",
@@ -74,7 +71,6 @@ pub fn export(
                 "state_dict".into(),
                 state_dict(&gan, Net::Generator)?,
             )]);
-            files.push(write(&name("G"), &torch_save::save(&g))?);
             let d = Value::Dict(vec![
                 ("state_dict".into(), state_dict(&gan, Net::Discriminator)?),
                 ("seed".into(), Value::Int(config.seed as i64)),
@@ -91,28 +87,35 @@ pub fn export(
                 ),
                 ("lecam_emas".into(), Value::None),
             ]);
-            files.push(write(&name("D"), &torch_save::save(&d))?);
+            let mut files = vec![
+                (name("G"), torch_save::save(&g)),
+                (name("D"), torch_save::save(&d)),
+            ];
             if gan.ema.is_some() {
                 let ema = Value::Dict(vec![(
                     "state_dict".into(),
                     state_dict(&gan, Net::GeneratorEma)?,
                 )]);
-                files.push(write(&name("G_ema"), &torch_save::save(&ema))?);
+                files.push((name("G_ema"), torch_save::save(&ema)));
             }
             files
         }
         ExportFormat::PytorchStateDict => {
             let net = net.unwrap_or(default_net(&gan));
-            vec![write(out, &torch_save::save(&state_dict(&gan, net)?))?]
+            vec![(out.to_path_buf(), torch_save::save(&state_dict(&gan, net)?))]
         }
         ExportFormat::Safetensors => {
             let net = net.unwrap_or(default_net(&gan));
             let Value::StateDict(items) = state_dict(&gan, net)? else {
                 unreachable!("state_dict returns a state dict")
             };
-            vec![write(out, &safetensors_bytes(&items, out)?)?]
+            vec![(out.to_path_buf(), safetensors_bytes(&items, out)?)]
         }
     };
+    let files = files
+        .iter()
+        .map(|(path, bytes)| write(path, bytes))
+        .collect::<Result<_, _>>()?;
     Ok(Export { files, notes })
 }
 
@@ -127,7 +130,7 @@ fn write(path: &Path, bytes: &[u8]) -> Result<PathBuf, ConvertError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(ConvertError::io(dir))?;
     }
-    sngan_train::write_atomic(path, bytes)?;
+    sngan_core::write_atomic(path, bytes)?;
     Ok(path.to_path_buf())
 }
 

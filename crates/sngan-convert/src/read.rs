@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use burn::store::pytorch_reader::{self, PytorchReader};
 use burn::tensor::{DType, TensorData};
+use sngan_core::npy::{Array, Npz};
 
 use crate::error::ConvertError;
 use crate::pickle;
@@ -20,7 +21,7 @@ pub(crate) struct Entry {
 
 enum Data {
     Torch(pytorch_reader::Tensor),
-    Npz(String),
+    Npz(Array),
 }
 
 /// The tensors of one file, by their full key (`.`-joined through the file's dictionaries for
@@ -63,25 +64,19 @@ impl Checkpoint {
         })
     }
 
-    /// A Chainer `save_npz` archive (`numpy.savez`, compressed or not).
+    /// A Chainer `save_npz` archive (`numpy.savez`, compressed or not), read whole: Chainer's
+    /// networks are small beside the BigGANs of the torch peers.
     pub fn open_npz(path: &Path) -> Result<Self, ConvertError> {
-        let mut archive =
-            npyz::npz::NpzArchive::open(path).map_err(|e| ConvertError::unreadable(path, e))?;
-        let names: Vec<String> = archive.array_names().map(str::to_string).collect();
+        let unreadable = |e: sngan_core::CoreError| ConvertError::unreadable(path, e);
+        let mut archive = Npz::open(path).map_err(unreadable)?;
         let mut entries = BTreeMap::new();
-        for name in names {
-            let array = archive
-                .by_name(&name)
-                .map_err(|e| ConvertError::unreadable(path, format!("{name}: {e}")))?
-                .ok_or_else(|| ConvertError::unreadable(path, format!("{name}: listed, absent")))?;
-            let shape = array.shape().iter().map(|&d| d as usize).collect();
-            entries.insert(
-                name.clone(),
-                Entry {
-                    shape,
-                    data: Data::Npz(name),
-                },
-            );
+        for name in archive.names() {
+            let array = archive.array(&name).map_err(unreadable)?;
+            let entry = Entry {
+                shape: array.shape.clone(),
+                data: Data::Npz(array),
+            };
+            entries.insert(name, entry);
         }
         Ok(Self {
             path: path.to_path_buf(),
@@ -112,14 +107,12 @@ impl Checkpoint {
                     .try_into_vec::<f32>()
                     .map_err(|e| fail(&format!("{e:?}")))
             }
-            Data::Npz(name) => {
-                let mut archive = npyz::npz::NpzArchive::open(&self.path).map_err(|e| fail(&e))?;
-                let array = archive
-                    .by_name(name)
-                    .map_err(|e| fail(&e))?
-                    .ok_or_else(|| fail(&"absent"))?;
-                array.into_vec::<f32>().map_err(|e| fail(&e))
-            }
+            Data::Npz(array) => Ok(array
+                .to_f64(key)
+                .map_err(|e| fail(&e))?
+                .into_iter()
+                .map(|x| x as f32)
+                .collect()),
         }
     }
 }
