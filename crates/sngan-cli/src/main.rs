@@ -287,12 +287,9 @@ fn parse_fetch(s: &str) -> Result<Fetch, String> {
 fn parse_experiment(s: &str) -> Result<TrainConfig, String> {
     let all = sngan::train::experiments::all();
     let names: Vec<String> = all.iter().map(|c| c.name.clone()).collect();
-    all.into_iter().find(|c| c.name == s).ok_or_else(|| {
-        format!(
-            "no experiment '{s}': expected one of {}",
-            names.join(", ")
-        )
-    })
+    all.into_iter()
+        .find(|c| c.name == s)
+        .ok_or_else(|| format!("no experiment '{s}': expected one of {}", names.join(", ")))
 }
 
 fn parse_protocol(s: &str) -> Result<Protocol, String> {
