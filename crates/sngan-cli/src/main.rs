@@ -68,7 +68,7 @@ enum Command {
         command: DataCommand,
     },
     /// Import a peer's pretrained checkpoint files into a run directory (config + checkpoint).
-    Convert(ConvertArgs),
+    Convert(Box<ConvertArgs>),
     /// Write a run's networks in StudioGAN's layout: its checkpoint folder, a bare PyTorch state
     /// dict, or safetensors.
     Export(ExportArgs),
@@ -368,7 +368,7 @@ fn run(cli: Cli) -> Result<()> {
                 false => bail!("{}: problems found", data.display()),
             }
         }
-        Some(Command::Convert(args)) => convert(args, &device),
+        Some(Command::Convert(args)) => convert(*args, &device),
         Some(Command::Export(args)) => export(args, &device),
         Some(Command::WriteConfigs { dir }) => write_configs(&dir),
     }
