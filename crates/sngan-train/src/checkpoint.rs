@@ -1,10 +1,10 @@
 //! Checkpoints that resume a run bit-for-bit on the CPU: G, D, both Adam states, the EMA, the
-//! step, the host RNG state, the data position and an f16 run's loss scales. A checkpoint is a folder `step-<N>` that
-//! appears complete by a rename (its files written and synced, their SHA-256 recorded in
-//! `state.json`, then the folder renamed into place), after which `latest` is switched by an
-//! atomic write; the two newest are kept. Opening one verifies the recorded digests, so a
-//! damaged checkpoint is refused (and a run falls back to the one before it), and networks are
-//! restored with `try_load_record`, which refuses a record of another shape.
+//! step, the host RNG state, the data position and an f16 run's loss scales. A checkpoint is a
+//! folder `step-<N>` that appears complete by a rename (its files written and synced, their
+//! SHA-256 recorded in `state.json`, then the folder renamed into place), after which `latest`
+//! is switched by an atomic write; the two newest are kept. Opening one verifies the recorded
+//! digests, so a damaged checkpoint is refused (and a run falls back to the one before it), and
+//! networks are restored with `try_load_record`, which refuses a record of another shape.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -219,8 +219,8 @@ impl Checkpoint {
         gan.step = self.state.step;
         gan.batches = self.state.batches;
         gan.rng = SplitMix64::new(self.state.rng);
-        if let Some(scales) = self.state.loss_scales {
-            gan.loss_scales = Some(scales);
+        if self.state.loss_scales.is_some() {
+            gan.loss_scales = self.state.loss_scales;
         }
         Ok(())
     }

@@ -9,10 +9,11 @@
 //! keeps every parameter's id, so the backward pass of the copy lands in the f32 master
 //! parameters and `GradientsParams::from_grads(grads, &master)` collects f32 gradients. What
 //! stays in f32 whatever the precision: the spectral-norm vectors, power iteration and sigma
-//! (`sngan-spectral`), BN statistics and running buffers and BN's affine map (`sngan-models`),
-//! self-attention's softmax, the losses, the EMA of G, BigGAN's orthogonal regularisation and
-//! the whole WGAN-GP penalty (its tangent pass takes the difference of two forwards, which a
-//! bf16 mantissa would round away).
+//! (`sngan-spectral`; f32 arithmetic on the copy's rounded weights, the ones the pass uses),
+//! BN statistics, running buffers and affine map (`sngan-models`), self-attention's softmax,
+//! the losses, the EMA of G, BigGAN's orthogonal regularisation and the whole WGAN-GP penalty
+//! (its tangent pass takes the difference of two forwards, which a bf16 mantissa would round
+//! away).
 
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::GradientsParams;

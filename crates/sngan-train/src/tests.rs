@@ -10,7 +10,7 @@ use burn::optim::{GradientsAccumulator, GradientsParams};
 use burn::prelude::*;
 use sngan_core::SplitMix64;
 use sngan_data::{ImageBatch, ImageSource, Images};
-use sngan_models::{DiscriminatorConfig, GeneratorConfig, named_tensors};
+use sngan_models::{Discriminator, DiscriminatorConfig, Generator, GeneratorConfig, named_tensors};
 
 use crate::experiments::{mnist_quickstart, sngan_cifar10_resnet};
 use crate::gan::Draw;
@@ -510,6 +510,15 @@ fn bf16_and_f16_iterations_track_the_f32_iteration() {
     );
 }
 
+/// The networks each of `ranks` shards runs on: the first on `gan`'s own (whose buffers it
+/// advances), the others on copies taken now, before any shard has moved a buffer.
+fn shard_nets(gan: &Gan, ranks: usize, device: &Device) -> Vec<(Generator, Discriminator)> {
+    let copies = (1..ranks).map(|_| (gan.g.clone().fork(device), gan.d.clone().fork(device)));
+    std::iter::once((gan.g.clone(), gan.d.clone()))
+        .chain(copies)
+        .collect()
+}
+
 /// One device running data parallel's shards one after another: for each D step and the G
 /// step, each shard's mean loss is differentiated on its own copy of the networks taken before
 /// the step (the first shard on the networks themselves, so their SN vectors and BN statistics
@@ -523,14 +532,8 @@ fn iteration_in_turn(gan: &mut Gan, batches: &mut impl Iterator<Item = ImageBatc
         let batch = batches.next().expect("a batch");
         let b = batch.images.dims()[0];
         let draw = Draw::new(&mut gan.rng, b, z_dim, n_classes, false);
-        let copies: Vec<_> = (1..ranks)
-            .map(|_| (gan.g.clone().fork(&device), gan.d.clone().fork(&device)))
-            .collect();
         let mut sum = GradientsAccumulator::new();
-        for (rank, (g, d)) in std::iter::once((gan.g.clone(), gan.d.clone()))
-            .chain(copies)
-            .enumerate()
-        {
+        for (rank, (g, d)) in shard_nets(gan, ranks, &device).into_iter().enumerate() {
             let (start, len) = shard(b, rank, ranks);
             let (z, y, _) = draw.shard(start, len, z_dim, &device);
             let labels = n_classes.map(|_| batch.labels.clone().narrow(0, start, len));
@@ -545,14 +548,8 @@ fn iteration_in_turn(gan: &mut Gan, batches: &mut impl Iterator<Item = ImageBatc
     }
     let b = config.g_batch_size;
     let draw = Draw::new(&mut gan.rng, b, z_dim, n_classes, false);
-    let copies: Vec<_> = (1..ranks)
-        .map(|_| (gan.g.clone().fork(&device), gan.d.clone().fork(&device)))
-        .collect();
     let mut sum = GradientsAccumulator::new();
-    for (rank, (g, d)) in std::iter::once((gan.g.clone(), gan.d.clone()))
-        .chain(copies)
-        .enumerate()
-    {
+    for (rank, (g, d)) in shard_nets(gan, ranks, &device).into_iter().enumerate() {
         let (start, len) = shard(b, rank, ranks);
         let (z, y, _) = draw.shard(start, len, z_dim, &device);
         let logits = d.no_grad().forward(g.forward(z, y.clone()), y);
