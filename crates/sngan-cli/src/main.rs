@@ -501,6 +501,8 @@ fn train(args: TrainArgs, device: &Device) -> Result<RunSummary> {
         Some(list) => {
             let (rank0, parallel) =
                 sngan::data_parallel(list).map_err(|e| usage(format!("--devices: {e}")))?;
+            // Before the scorers are built (the MNIST yardstick takes a while).
+            parallel.check(&config)?;
             (rank0, Some(parallel))
         }
         None => (device.clone().autodiff(), None),

@@ -1,7 +1,8 @@
 //! Bad input to the `sngan` binary: each bad config value, key or flag is refused with a message
 //! naming it and exit code 2 (a failure while running exits with 1), never a panic, and no run
 //! directory is left behind; and the inputs that used to fail now work (strict SN in a zoo
-//! model, `--seed` with `--truncation`, `eval --metrics mnist` without the Inception protocol).
+//! model, `--seed` with `--truncation`, `eval --metrics mnist` without the Inception protocol),
+//! and `--precision` with `--devices` trains.
 
 #![allow(missing_docs)]
 
@@ -216,6 +217,11 @@ fn every_bad_config_value_is_refused_before_a_run_directory_exists() {
             "unknown variant `Strictest`, expected one of `Standard`, `Bidirectional`, `Strict`",
         ),
         ("-iterations", Value::Null, "missing field `iterations`"),
+        (
+            "precision",
+            json!({"F16": {"init_scale": 0.0, "growth_factor": 2.0, "backoff_factor": 0.5, "growth_interval": 2000}}),
+            "precision.F16.init_scale = 0: a positive scale",
+        ),
     ];
     for (i, (path, value, want)) in cases.into_iter().enumerate() {
         let file = dir.join(format!("bad{i}.json"));
@@ -300,6 +306,68 @@ fn every_bad_config_value_is_refused_before_a_run_directory_exists() {
         .output()
         .expect("start sngan");
     refused(&device, 2, "unknown device 'warp'");
+    refused(
+        &sngan(&["train", "--devices", "flex"], &dir),
+        2,
+        "--device and --devices both name the run's device",
+    );
+    let quickstart_json = dir.join("quickstart.json");
+    std::fs::write(&quickstart_json, quickstart().to_string()).expect("write");
+    for (devices, want) in [
+        ("flex,warp", "--devices: unknown device 'warp'"),
+        (
+            "flex,flex,flex",
+            "batch_size = 4: a multiple of the 3 data-parallel devices",
+        ),
+    ] {
+        let out = dir.join("parallel");
+        let run = Command::new(env!("CARGO_BIN_EXE_sngan"))
+            .args([
+                "train",
+                "--devices",
+                devices,
+                "--data",
+                &mnist(),
+                "--config",
+            ])
+            .arg(&quickstart_json)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .expect("start sngan");
+        refused(&run, 2, want);
+        assert!(!out.exists(), "{devices}: no run directory is left behind");
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// `--precision` and `--devices` reach the run: two bf16 G steps on two flex replicas, the
+/// precision recorded in the run's config (unconditional, so no MNIST yardstick runs at the end).
+#[test]
+fn a_bf16_run_trains_data_parallel_on_two_flex_replicas() {
+    let dir = temp("bf16-parallel");
+    let mut config = quickstart();
+    config["generator"]["StdCnn"]["n_classes"] = Value::Null;
+    config["discriminator"]["StdCnn"]["n_classes"] = Value::Null;
+    std::fs::write(dir.join("quickstart.json"), config.to_string()).expect("write");
+    let trained = Command::new(env!("CARGO_BIN_EXE_sngan"))
+        .args(["train", "--config", "quickstart.json", "--data", &mnist()])
+        .args([
+            "--out",
+            "run",
+            "--precision",
+            "bf16",
+            "--devices",
+            "flex,flex",
+        ])
+        .current_dir(&dir)
+        .output()
+        .expect("start sngan");
+    let stderr = String::from_utf8_lossy(&trained.stderr);
+    assert!(trained.status.success(), "{stderr}");
+    let config = std::fs::read_to_string(dir.join("run/config.json")).expect("config.json");
+    assert!(config.contains("\"precision\": \"Bf16\""), "{config}");
+    assert!(dir.join("run/checkpoints/step-00000002").is_dir());
     let _ = std::fs::remove_dir_all(dir);
 }
 
