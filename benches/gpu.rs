@@ -92,7 +92,11 @@ fn models() -> Vec<(&'static str, TrainConfig, usize)> {
                 .with_g_batch_size(128),
             5,
         ),
-        ("sngan_cifar10_resnet", experiments::sngan_cifar10_resnet(), 5),
+        (
+            "sngan_cifar10_resnet",
+            experiments::sngan_cifar10_resnet(),
+            5,
+        ),
         ("sagan_cifar10", experiments::sagan_cifar10(), 5),
         ("biggan_cifar10", experiments::biggan_cifar10(), 5),
         (
@@ -167,7 +171,10 @@ fn main() {
     let seconds = start.elapsed().as_secs_f64();
     assert_eq!(features.pool3.n, n);
     eprintln!("FID Inception: {n} images in {seconds:.2} s");
-    println!("bench: fid/inception_images_per_s {:.1}", n as f64 / seconds);
+    println!(
+        "bench: fid/inception_images_per_s {:.1}",
+        n as f64 / seconds
+    );
 
     if let (Some(mnist), Some(run_dir)) = (&args.mnist, &args.run_dir)
         && args.train_seconds > 0.0

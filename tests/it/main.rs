@@ -44,10 +44,7 @@ pub fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
 }
 
 /// Each parameter's gradient in `grads`, by dotted path (`blocks.0.conv.weight`).
-pub fn grads_by_path<M: Module>(
-    module: &M,
-    grads: &GradientsParams,
-) -> HashMap<String, Vec<f32>> {
+pub fn grads_by_path<M: Module>(module: &M, grads: &GradientsParams) -> HashMap<String, Vec<f32>> {
     struct Visitor<'a> {
         grads: &'a GradientsParams,
         stack: Vec<String>,

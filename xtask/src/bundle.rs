@@ -15,7 +15,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::{CI_FEATURES, Result, cuda_env, root, run};
+use crate::{Result, cuda_env, root, run};
 
 /// The largest bundle the device tool carries with room for the repository beside it.
 const LIMIT_BYTES: u64 = 60 << 20;
@@ -170,7 +170,11 @@ fn build(features: &str) -> std::result::Result<Vec<(String, PathBuf)>, String> 
         .output()
         .map_err(|e| format!("could not start cargo: {e}"))?;
     if !output.status.success() {
-        return Err(format!("`cargo {}` failed ({})", args.join(" "), output.status));
+        return Err(format!(
+            "`cargo {}` failed ({})",
+            args.join(" "),
+            output.status
+        ));
     }
     Ok(String::from_utf8_lossy(&output.stdout)
         .lines()
@@ -211,6 +215,7 @@ fn sizes(dir: &Path, base: &Path) -> std::result::Result<Vec<(String, u64)>, Str
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::CI_FEATURES;
 
     #[test]
     fn reads_cargo_artifact_messages() {

@@ -94,8 +94,11 @@ pub fn install() -> Result {
         std::fs::remove_file(&target).map_err(|e| format!("{}: {e}", target.display()))?;
     }
     std::os::unix::fs::symlink(&sdk, &target).map_err(|e| format!("{}: {e}", target.display()))?;
-    std::fs::write(target.join(SENTINEL), b"mlc-llvm-static 23.1.1.post0 from PyPI\n")
-        .map_err(|e| format!("{}: {e}", target.display()))?;
+    std::fs::write(
+        target.join(SENTINEL),
+        b"mlc-llvm-static 23.1.1.post0 from PyPI\n",
+    )
+    .map_err(|e| format!("{}: {e}", target.display()))?;
     eprintln!("xtask: LLVM for cuda installed at {}", target.display());
     Ok(())
 }

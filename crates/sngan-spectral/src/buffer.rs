@@ -70,9 +70,9 @@ impl<const D: usize> Module for Buffer<D> {
     }
 
     fn to_device(self, device: &Device) -> Self {
-        let moved = self.value().to_device(device);
-        self.set(moved);
-        self
+        // The moved module is a copy: clones left on the old device keep their own value (as
+        // `module.clone().fork(&other)` must leave `module` where it was).
+        Self::with_id(self.id, self.value().to_device(device))
     }
 
     fn fork(self, device: &Device) -> Self {
