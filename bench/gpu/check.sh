@@ -133,6 +133,7 @@ for device in "${device_list[@]}"; do
     SNGAN_PARITY_DEVICES="$device" timeout 300 "$work/parity" parity:: --test-threads=1 --nocapture \
         > "$out/parity-$device.log" 2>&1 || status=$?
     awk -v dev="$device" '
+        { sub(/^test [^ ]+ \.\.\. /, "") }  # libtest prints the first line after the test name
         $1 == "parity" && $3 == "[" dev "]" {
             case_ = $2; n[case_]++
             for (i = 1; i <= NF; i++) {
@@ -152,6 +153,7 @@ for device in "${device_list[@]}"; do
         }' "$out/parity-$device.log" >> "$report"
     summary=$(grep -E '^test result:' "$out/parity-$device.log" | tail -n 1 || true)
     md "| $device | **libtest** | | | | ${summary:-no result; see parity-$device.log} |"
+    if [[ "$summary" == *" 0 passed"* ]]; then status=1; fi
     if [ "$status" -ne 0 ]; then
         failed=1
         md "| $device | **FAIL** | | | | exit status $status, see parity-$device.log |"

@@ -20,8 +20,13 @@ use crate::{Result, cuda_env, root, run};
 /// The largest bundle the device tool carries with room for the repository beside it.
 const LIMIT_BYTES: u64 = 60 << 20;
 
-/// The binaries, as cargo names their targets, and their names in the bundle.
-const BINARIES: [(&str, &str); 3] = [("sngan", "sngan"), ("it", "parity"), ("gpu", "gpu-bench")];
+/// The binaries by their sources (three packages have a test target named `it`), and their
+/// names in the bundle.
+const BINARIES: [(&str, &str); 3] = [
+    ("crates/sngan-cli/src/main.rs", "sngan"),
+    ("tests/it/main.rs", "parity"),
+    ("benches/gpu.rs", "gpu-bench"),
+];
 
 struct Options {
     out: PathBuf,
@@ -69,12 +74,12 @@ pub fn gpu_bundle(args: &[String]) -> Result {
     }
     let bin = out.join("bin");
     mkdir(&bin)?;
-    for (target, name) in BINARIES {
+    for (source, name) in BINARIES {
         let exe = built
             .iter()
-            .find(|(t, _)| t == target)
-            .map(|(_, p)| p)
-            .ok_or(format!("cargo built no target '{target}'"))?;
+            .find(|(src, _)| *src == root().join(source))
+            .map(|(_, exe)| exe)
+            .ok_or(format!("cargo built no executable from {source}"))?;
         let copy = bin.join(name);
         std::fs::copy(exe, &copy).map_err(|e| format!("{}: {e}", copy.display()))?;
         if options.pack {
@@ -140,8 +145,8 @@ fn mkdir(dir: &Path) -> Result {
 }
 
 /// Builds the bundle's three targets with `features` (workspace-wide, as CI resolves them, so
-/// that the dry run reuses CI's build); returns (target name, executable) pairs.
-fn build(features: &str) -> std::result::Result<Vec<(String, PathBuf)>, String> {
+/// that the dry run reuses CI's build); returns (source, executable) pairs.
+fn build(features: &str) -> std::result::Result<Vec<(PathBuf, PathBuf)>, String> {
     let args = [
         "build",
         "--release",
@@ -180,15 +185,15 @@ fn build(features: &str) -> std::result::Result<Vec<(String, PathBuf)>, String> 
         .lines()
         .filter(|l| l.contains(r#""reason":"compiler-artifact""#))
         .filter_map(|l| {
-            let name = json_string(l.split_once(r#""target":"#)?.1, "name")?;
+            let source = json_string(l.split_once(r#""target":"#)?.1, "src_path")?;
             let exe = json_string(l, "executable")?;
-            Some((name, PathBuf::from(exe)))
+            Some((PathBuf::from(source), PathBuf::from(exe)))
         })
         .collect())
 }
 
 /// The first string value of `"key":"..."` in `json` (cargo's messages escape no characters in
-/// target names or Unix paths).
+/// Unix paths).
 fn json_string(json: &str, key: &str) -> Option<String> {
     let start = json.find(&format!(r#""{key}":""#))? + key.len() + 4;
     let len = json[start..].find('"')?;
@@ -220,8 +225,8 @@ mod tests {
     #[test]
     fn reads_cargo_artifact_messages() {
         let line = r#"{"reason":"compiler-artifact","package_id":"path+file:///w#sngan@0.1.0","target":{"kind":["test"],"name":"it","src_path":"/w/tests/it/main.rs"},"executable":"/w/target/release/deps/it-0a1b","fresh":true}"#;
-        let name = json_string(line.split_once(r#""target":"#).unwrap().1, "name");
-        assert_eq!(name.as_deref(), Some("it"));
+        let source = json_string(line.split_once(r#""target":"#).unwrap().1, "src_path");
+        assert_eq!(source.as_deref(), Some("/w/tests/it/main.rs"));
         assert_eq!(
             json_string(line, "executable").as_deref(),
             Some("/w/target/release/deps/it-0a1b")
