@@ -7,11 +7,12 @@
 //! config on the MNIST at `--mnist` for about that long (the step count from the measured
 //! iteration time), into `--run-dir`.
 //!
-//! `cargo bench --bench gpu -- [--device SPEC] [--tiny] [--fid-images N] [--train-seconds S
-//! --mnist DIR --run-dir DIR]`; `--tiny` shrinks every timed network to 4 (std CNN) or 16
-//! (ResNet) channels and batches of 2, the FID set to 8 images and the training to 2 steps, for
-//! the CPU dry run. Prints `bench: <key> <value>` lines, with the keys of bench/pytorch/train.py
-//! and bench/pytorch/fid.py.
+//! `cargo bench --bench gpu -- [--device SPEC] [--models NAME,..] [--fid-images N]
+//! [--train-seconds S --mnist DIR --run-dir DIR] [--tiny]`: `--models` times a subset (the
+//! training needs `quickstart`), `--fid-images 0` skips the features; `--tiny` shrinks every
+//! timed network to 4 (std CNN) or 16 (ResNet) channels and batches of 2, the FID set to 8 images
+//! and the training to 2 steps, for the CPU dry run. Prints `bench: <key> <value>` lines, with the
+//! keys of bench/pytorch/train.py and bench/pytorch/fid.py.
 
 mod common;
 
@@ -28,6 +29,7 @@ use sngan::train::{RunOptions, TrainConfig, experiments, train};
 struct Args {
     device: Device,
     tiny: bool,
+    models: Option<Vec<String>>,
     fid_images: usize,
     train_seconds: f64,
     mnist: Option<PathBuf>,
@@ -38,6 +40,7 @@ fn args() -> Result<Args, String> {
     let mut args = Args {
         device: sngan::default_device(),
         tiny: false,
+        models: None,
         fid_images: 10_000,
         train_seconds: 0.0,
         mnist: None,
@@ -49,6 +52,17 @@ fn args() -> Result<Args, String> {
         match arg.as_str() {
             "--device" => args.device = sngan::device(&value()?).map_err(|e| e.to_string())?,
             "--tiny" => args.tiny = true,
+            "--models" => {
+                let list = value()?;
+                let known: Vec<&str> = models().iter().map(|(name, _, _)| *name).collect();
+                let names: Vec<String> = list.split(',').map(str::to_string).collect();
+                if let Some(bad) = names.iter().find(|n| !known.contains(&n.as_str())) {
+                    return Err(format!(
+                        "--models: unknown '{bad}' (expected some of {known:?})"
+                    ));
+                }
+                args.models = Some(names);
+            }
             "--fid-images" => {
                 let n = value()?;
                 args.fid_images = n
@@ -74,6 +88,15 @@ fn args() -> Result<Args, String> {
     }
     if args.train_seconds > 0.0 && (args.mnist.is_none() || args.run_dir.is_none()) {
         return Err("--train-seconds needs --mnist DIR and --run-dir DIR".into());
+    }
+    if args.train_seconds > 0.0
+        && let Some(names) = &args.models
+        && !names.iter().any(|n| n == "quickstart")
+    {
+        return Err(
+            "--train-seconds takes its step count from the quickstart timing: add it to --models"
+                .into(),
+        );
     }
     if args.tiny {
         args.fid_images = args.fid_images.min(8);
@@ -139,7 +162,12 @@ fn main() {
     let autodiff = args.device.clone().autodiff();
     eprintln!("gpu bench on {:?}", args.device);
     let mut quickstart_ms = f64::NAN;
-    for (name, config, rounds) in models() {
+    let selected = models().into_iter().filter(|(name, _, _)| {
+        args.models
+            .as_ref()
+            .is_none_or(|m| m.iter().any(|n| n == name))
+    });
+    for (name, config, rounds) in selected {
         let (config, rounds) = match args.tiny {
             true => (tiny(config), 1),
             false => (config, rounds),
@@ -155,26 +183,9 @@ fn main() {
         }
     }
 
-    let n = args.fid_images;
-    let pixels: Vec<u8> = (0..n * 32 * 32 * 3)
-        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
-        .collect();
-    let images = ImagesRef::new(&pixels, [n, 32, 32, 3]).expect("image shape");
-    let model = hash_init(&args.device).expect("hash-init Inception");
-    let extractor =
-        InceptionExtractor::new(model, Preprocess::PytorchFid, &args.device).with_batch_size(200);
-    extractor
-        .extract(images.slice(0, n.min(200)))
-        .expect("warm-up batch");
-    let start = Instant::now();
-    let features = extractor.extract(images).expect("features");
-    let seconds = start.elapsed().as_secs_f64();
-    assert_eq!(features.pool3.n, n);
-    eprintln!("FID Inception: {n} images in {seconds:.2} s");
-    println!(
-        "bench: fid/inception_images_per_s {:.1}",
-        n as f64 / seconds
-    );
+    if args.fid_images > 0 {
+        fid_features(&args.device, args.fid_images);
+    }
 
     if let (Some(mnist), Some(run_dir)) = (&args.mnist, &args.run_dir)
         && args.train_seconds > 0.0
@@ -206,4 +217,27 @@ fn main() {
             summary.images_per_second
         );
     }
+}
+
+/// Inception features per second of `n` uint8 32x32 images (after one untimed warm-up batch).
+fn fid_features(device: &Device, n: usize) {
+    let pixels: Vec<u8> = (0..n * 32 * 32 * 3)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let images = ImagesRef::new(&pixels, [n, 32, 32, 3]).expect("image shape");
+    let model = hash_init(device).expect("hash-init Inception");
+    let extractor =
+        InceptionExtractor::new(model, Preprocess::PytorchFid, device).with_batch_size(200);
+    extractor
+        .extract(images.slice(0, n.min(200)))
+        .expect("warm-up batch");
+    let start = Instant::now();
+    let features = extractor.extract(images).expect("features");
+    let seconds = start.elapsed().as_secs_f64();
+    assert_eq!(features.pool3.n, n);
+    eprintln!("FID Inception: {n} images in {seconds:.2} s");
+    println!(
+        "bench: fid/inception_images_per_s {:.1}",
+        n as f64 / seconds
+    );
 }

@@ -16,6 +16,9 @@
 # `--device flex --tiny` is the CPU dry run (tiny networks, no PyTorch; the parity suite then
 # compares flex with itself); `cargo nextest run -p xtask` runs it. TF32 is off on both sides
 # (Burn's kernels compute fp32; torch.backends.*.allow_tf32 = False), cudnn.benchmark on.
+# Steps run most important first, each cut off by a time limit so that the whole stays inside
+# --budget seconds (default 540; the device tool stops a command at 600 s), and a step that
+# runs out is reported as such.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -23,12 +26,14 @@ devices=cuda,wgpu
 bundle=target/gpu-bundle
 tiny=()
 train_seconds=120
+budget=540
 while [ $# -gt 0 ]; do
     case "$1" in
         --device) devices="$2"; shift 2 ;;
         --bundle) bundle="$2"; shift 2 ;;
+        --budget) budget="$2"; shift 2 ;;
         --tiny) tiny=(--tiny); train_seconds=1; shift ;;
-        *) echo "check.sh: unknown argument '$1' (expected --device LIST, --bundle DIR, --tiny)" >&2; exit 2 ;;
+        *) echo "check.sh: unknown argument '$1' (expected --device LIST, --bundle DIR, --budget S, --tiny)" >&2; exit 2 ;;
     esac
 done
 out="${OUT:-target/gpu-check}"
@@ -40,10 +45,18 @@ export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$work}"
 IFS=, read -r -a device_list <<< "$devices"
 started=$SECONDS
 failed=0
+notes=()
 md() { printf '%s\n' "$*" >> "$report"; }
 log() { printf 'check.sh [%3ds]: %s\n' "$((SECONDS - started))" "$*" >&2; }
 # The value of `bench: KEY VALUE` in a bench output file, or "-".
 value() { awk -v k="$2" '$1 == "bench:" && $2 == k { v = $3 } END { print (v == "" ? "-" : v) }' "$1"; }
+# Runs a step with at most min(MAX, what is left of the budget) seconds: limited MAX CMD...
+limited() {
+    local max="$1"; shift
+    local left=$((budget - (SECONDS - started)))
+    if [ "$left" -lt 10 ]; then log "no time left for: $*"; return 124; fi
+    timeout "$(( max < left ? max : left ))" "$@"
+}
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2fx", a / b }'; }
 
 # The binaries: xz-compressed in a packed bundle (xz, or Python's lzma where xz is missing).
@@ -113,7 +126,7 @@ if command -v nvidia-smi > /dev/null; then
     nvidia-smi --query-gpu=name,driver_version,memory.total,compute_cap --format=csv >> "$report" 2>&1 || true
     nvidia-smi 2> /dev/null | grep -o 'CUDA Version: [0-9.]*' >> "$report" || true
 fi
-md "CPU: $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo), $(nproc) threads"
+md "CPU: $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo), $(nproc) threads; $(ldd --version 2>&1 | head -n 1) (the binaries need glibc 2.35)"
 if [ "$have_torch_cuda" = yes ]; then
     python3 -c 'import torch; print(f"PyTorch {torch.__version__}, CUDA {torch.version.cuda}, cuDNN {torch.backends.cudnn.version()}, {torch.cuda.get_device_name()}")' >> "$report"
 fi
@@ -130,8 +143,9 @@ md "| device | case | values | worst diff / scale | tolerance | result |"
 md "|---|---|---|---|---|---|"
 for device in "${device_list[@]}"; do
     status=0
-    SNGAN_PARITY_DEVICES="$device" timeout 300 "$work/parity" parity:: --test-threads=1 --nocapture \
-        > "$out/parity-$device.log" 2>&1 || status=$?
+    # Autotuning picks fast kernels and checks nothing the suite compares.
+    SNGAN_PARITY_DEVICES="$device" CUBECL_AUTOTUNE_LEVEL=minimal limited 120 "$work/parity" parity:: \
+        --test-threads=1 --nocapture > "$out/parity-$device.log" 2>&1 || status=$?
     awk -v dev="$device" '
         { sub(/^test [^ ]+ \.\.\. /, "") }  # libtest prints the first line after the test name
         $1 == "parity" && $3 == "[" dev "]" {
@@ -160,27 +174,38 @@ for device in "${device_list[@]}"; do
     fi
 done
 
-log "timings"
-for device in "${device_list[@]}"; do
-    args=(--device "$device" "${tiny[@]}")
-    if [ "$device" = "${device_list[0]}" ]; then
-        args+=(--train-seconds "$train_seconds" --mnist "$bundle/mnist" --run-dir "$work/run")
-    fi
-    if ! "$work/gpu-bench" "${args[@]}" > "$work/bench-$device.txt" 2> "$out/bench-$device.log"; then
+# Timings, the first device and PyTorch first, then quick-start training, then the other devices.
+bench() {  # bench DEVICE MAX ARGS...
+    local device="$1" max="$2"; shift 2
+    local status=0
+    limited "$max" "$work/gpu-bench" --device "$device" "${tiny[@]}" "$@" \
+        >> "$work/bench-$device.txt" 2>> "$out/bench-$device.log" || status=$?
+    if [ "$status" -ne 0 ]; then
         failed=1
-        log "gpu-bench on $device failed: see bench-$device.log"
+        notes+=("gpu-bench $* on $device failed (exit status $status; 124: out of time): see bench-$device.log")
+        log "${notes[-1]}"
     fi
-    log "bench on $device done"
-done
+}
+first="${device_list[0]}"
+log "timings on $first"
+bench "$first" 240
 torch="$work/bench-torch.txt"
 : > "$torch"
 if [ "$have_torch_cuda" = yes ]; then
-    python3 bench/pytorch/train.py --device cuda --suite gpu >> "$torch" 2> "$out/bench-torch.log" \
-        || { failed=1; log "bench/pytorch/train.py failed: see bench-torch.log"; }
-    python3 bench/pytorch/fid.py --device cuda --fid-images 10000 >> "$torch" 2>> "$out/bench-torch.log" \
-        || { failed=1; log "bench/pytorch/fid.py failed: see bench-torch.log"; }
-    log "torch done"
+    log "PyTorch"
+    for script in "train.py --suite gpu" "fid.py --fid-images 10000"; do
+        # shellcheck disable=SC2086 # the script and its arguments
+        limited 150 python3 bench/pytorch/$script --device cuda >> "$torch" 2>> "$out/bench-torch.log" \
+            || { failed=1; notes+=("bench/pytorch/$script failed: see bench-torch.log"); log "${notes[-1]}"; }
+    done
 fi
+log "quick-start training on $first"
+bench "$first" $((train_seconds + 60)) --models quickstart --fid-images 0 \
+    --train-seconds "$train_seconds" --mnist "$bundle/mnist" --run-dir "$work/run"
+for device in "${device_list[@]:1}"; do
+    log "timings on $device"
+    bench "$device" 240
+done
 
 md ""
 md "## Training iterations"
@@ -212,7 +237,6 @@ md "|---|---|"
 for device in "${device_list[@]}"; do md "| sngan $device | $(value "$work/bench-$device.txt" fid/inception_images_per_s) |"; done
 md "| PyTorch cuda | $(value "$torch" fid/inception_images_per_s) |"
 
-first="${device_list[0]}"
 md ""
 md "## Two minutes of training"
 md ""
@@ -231,6 +255,7 @@ else
     md ""
     md "No sample grid was written: see bench-$first.log. FAIL"
 fi
+for note in "${notes[@]}"; do md ""; md "FAIL: $note"; done
 md ""
 md "Finished in $((SECONDS - started)) s$( [ "$failed" -eq 0 ] || echo "; a step FAILED (logs beside this file)")."
 log "wrote $report"
