@@ -43,7 +43,7 @@ use sngan::models::named_tensors;
 use sngan::models::std_cnn::{StdCnnDiscriminatorConfig, StdCnnGeneratorConfig};
 use sngan::models::{DiscriminatorConfig, GeneratorConfig};
 use sngan::spectral::{SnConv2dConfig, SnEmbeddingConfig, SnLinearConfig, SpectralNormConfig};
-use sngan::train::{Gan, StepStats, TrainConfig, experiments, load_checkpoint, save_checkpoint};
+use sngan::train::{Checkpoint, Gan, StepStats, TrainConfig, experiments, save_checkpoint};
 
 use crate::{grads_by_path, values};
 
@@ -431,7 +431,9 @@ fn checkpoints_resume_across_backends() {
         };
         let resume = |path: &std::path::Path, on: &Device| {
             let mut gan = gan_on(&config, on, None);
-            load_checkpoint(&mut gan, path).expect("checkpoint resumed");
+            Checkpoint::open(path)
+                .and_then(|checkpoint| checkpoint.restore(&mut gan))
+                .expect("checkpoint resumed");
             gan
         };
         // Written on the device, resumed on flex: flex's next iteration must be the device's.
