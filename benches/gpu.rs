@@ -4,11 +4,11 @@
 //! ResNet-32, SAGAN-32, BigGAN-32 and a BigGAN-128 step at batch 64; and FID Inception features
 //! per second on 10,000 uint8 32x32 images (pytorch-fid's preprocessing, hash-init weights: the
 //! cost does not depend on them); then, given `--train-seconds`, real training of the quick-start
-//! config on the MNIST at `--mnist` for about that long (the step count from the measured
-//! iteration time), into `--run-dir`.
+//! config on the embedded MNIST for about that long (the step count from the measured iteration
+//! time), into `--run-dir`.
 //!
 //! `cargo bench --bench gpu -- [--device SPEC] [--models NAME,..] [--fid-images N]
-//! [--train-seconds S --mnist DIR --run-dir DIR] [--tiny]`: `--models` times a subset (the
+//! [--train-seconds S --run-dir DIR] [--tiny]`: `--models` times a subset (the
 //! training needs `quickstart`), `--fid-images 0` skips the features; `--tiny` shrinks every
 //! timed network to 4 (std CNN) or 16 (ResNet) channels and batches of 2, the FID set to 8 images
 //! and the training to 2 steps, for the CPU dry run. Prints `bench: <key> <value>` lines, with the
@@ -32,7 +32,6 @@ struct Args {
     models: Option<Vec<String>>,
     fid_images: usize,
     train_seconds: f64,
-    mnist: Option<PathBuf>,
     run_dir: Option<PathBuf>,
 }
 
@@ -43,7 +42,6 @@ fn args() -> Result<Args, String> {
         models: None,
         fid_images: 10_000,
         train_seconds: 0.0,
-        mnist: None,
         run_dir: None,
     };
     let mut it = std::env::args().skip(1);
@@ -75,19 +73,18 @@ fn args() -> Result<Args, String> {
                     .parse()
                     .map_err(|_| format!("--train-seconds: expected seconds, found '{s}'"))?;
             }
-            "--mnist" => args.mnist = Some(PathBuf::from(value()?)),
             "--run-dir" => args.run_dir = Some(PathBuf::from(value()?)),
             // `cargo bench` passes --bench to every bench binary.
             "--bench" => {}
             other => {
                 return Err(format!(
-                    "unknown argument '{other}' (expected --device SPEC, --tiny, --fid-images N, --train-seconds S, --mnist DIR, --run-dir DIR)"
+                    "unknown argument '{other}' (expected --device SPEC, --tiny, --fid-images N, --models NAME,.., --train-seconds S, --run-dir DIR)"
                 ));
             }
         }
     }
-    if args.train_seconds > 0.0 && (args.mnist.is_none() || args.run_dir.is_none()) {
-        return Err("--train-seconds needs --mnist DIR and --run-dir DIR".into());
+    if args.train_seconds > 0.0 && args.run_dir.is_none() {
+        return Err("--train-seconds needs --run-dir DIR".into());
     }
     if args.train_seconds > 0.0
         && let Some(names) = &args.models
@@ -187,7 +184,7 @@ fn main() {
         fid_features(&args.device, args.fid_images);
     }
 
-    if let (Some(mnist), Some(run_dir)) = (&args.mnist, &args.run_dir)
+    if let Some(run_dir) = &args.run_dir
         && args.train_seconds > 0.0
     {
         let mut config = experiments::mnist_quickstart();
@@ -200,6 +197,7 @@ fn main() {
             ..RunOptions::new(run_dir)
         };
         let start = Instant::now();
+        let mnist = sngan::embedded_source(&config).expect("embedded MNIST");
         let summary = train(&config, mnist, &autodiff, &options).expect("quick-start training");
         let seconds = start.elapsed().as_secs_f64();
         eprintln!(

@@ -6,7 +6,6 @@
 //! <out>/bin/parity.xz      the integration-test binary (its `parity::` tests are the suite)
 //! <out>/bin/gpu-bench.xz   benches/gpu.rs: training iterations, FID features/s, timed training
 //! <out>/debs/*.deb         the Vulkan loader (libvulkan1) for machines that lack it
-//! <out>/mnist/             the MNIST test split that ships in assets/mnist
 //! <out>/MANIFEST           commit, features, sizes
 //! ```
 //! `--features` and `--no-pack` (unstripped, uncompressed, no .debs) make the CPU dry run's
@@ -99,13 +98,6 @@ pub fn gpu_bundle(args: &[String]) -> Result {
         if !status.success() {
             return Err(format!("`apt-get download libvulkan1` failed ({status})"));
         }
-    }
-    let mnist = out.join("mnist");
-    mkdir(&mnist)?;
-    for file in std::fs::read_dir(root().join("assets/mnist")).map_err(|e| e.to_string())? {
-        let file = file.map_err(|e| e.to_string())?.path();
-        let to = mnist.join(file.file_name().expect("a file name"));
-        std::fs::copy(&file, &to).map_err(|e| format!("{}: {e}", to.display()))?;
     }
     let sizes = sizes(out, out)?;
     let total: u64 = sizes.iter().map(|(_, n)| n).sum();
