@@ -22,8 +22,6 @@ use std::time::Instant;
 use sngan::burn::prelude::*;
 use sngan::metrics::ImagesRef;
 use sngan::metrics::inception::{InceptionExtractor, Preprocess, hash_init};
-use sngan::models::resnet::{ResNetDiscriminatorConfig, ResNetGeneratorConfig};
-use sngan::models::{DiscriminatorConfig, GeneratorConfig};
 use sngan::train::{RunOptions, TrainConfig, experiments, train};
 
 struct Args {
@@ -129,28 +127,6 @@ fn models() -> Vec<(&'static str, TrainConfig, usize)> {
     ]
 }
 
-/// The same networks at 4 (std CNN) or 16 (ResNet) channels, batches of 2.
-fn tiny(mut config: TrainConfig) -> TrainConfig {
-    config.generator = match config.generator {
-        GeneratorConfig::StdCnn(g) => GeneratorConfig::StdCnn(g.with_width(4)),
-        GeneratorConfig::ResNet(g) => {
-            let channels = vec![16; g.channels.len()];
-            GeneratorConfig::ResNet(ResNetGeneratorConfig { channels, ..g })
-        }
-    };
-    config.discriminator = match config.discriminator {
-        DiscriminatorConfig::StdCnn(d) => DiscriminatorConfig::StdCnn(d.with_width(4)),
-        DiscriminatorConfig::ResNet(d) => {
-            let mut channels = vec![16; d.channels.len()];
-            channels[0] = d.channels[0];
-            DiscriminatorConfig::ResNet(ResNetDiscriminatorConfig { channels, ..d })
-        }
-    };
-    config.batch_size = 2;
-    config.g_batch_size = 2;
-    config
-}
-
 fn main() {
     let args = args().unwrap_or_else(|e| {
         eprintln!("gpu bench: {e}");
@@ -166,7 +142,7 @@ fn main() {
     });
     for (name, config, rounds) in selected {
         let (config, rounds) = match args.tiny {
-            true => (tiny(config), 1),
+            true => (experiments::narrow(config), 1),
             false => (config, rounds),
         };
         let ms = common::iteration_ms(&config, &autodiff, rounds);

@@ -12,12 +12,13 @@ Features per second of N uint8 32x32 NHWC images in batches of 200 (pool3 and th
 copied to the host as ours are); on CUDA cudnn.benchmark on, TF32 off. Prints
 `bench: fid/inception_images_per_s <value>` for bench/gpu/check.sh. Tested with torch 2.15.0."""
 import argparse
-import os
 import time
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from common import setup
 
 
 class BasicConv2d(nn.Module):
@@ -228,14 +229,7 @@ def main():
     args = parser.parse_args()
     if args.check:
         return check()
-    device = torch.device(args.device)
-    if device.type == "cuda":
-        torch.backends.cudnn.benchmark = True
-        torch.backends.cuda.matmul.allow_tf32 = False
-        torch.backends.cudnn.allow_tf32 = False
-    else:
-        torch.set_num_threads(int(os.environ.get("SNGAN_THREADS", os.cpu_count())))
-    torch.manual_seed(0)
+    device = setup(args.device)
     net = FidInception().eval().to(device)
     n = args.fid_images
     images = torch.randint(0, 256, (n, 32, 32, 3), dtype=torch.uint8)  # NHWC, as ours

@@ -14,7 +14,6 @@ Prints `bench: <key> <value>` lines for `cargo xtask bench train` and bench/gpu/
 Tested with torch 2.15.0 (CPU)."""
 import argparse
 import copy
-import os
 import statistics
 import time
 
@@ -23,18 +22,13 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils import spectral_norm
 
+from common import setup
+
 parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
 parser.add_argument("--device", default="cpu", help="cpu or cuda[:N]")
 parser.add_argument("--suite", default="cpu", choices=["cpu", "gpu"])
 args = parser.parse_args()
-DEVICE = torch.device(args.device)
-if DEVICE.type == "cuda":
-    torch.backends.cudnn.benchmark = True
-    torch.backends.cuda.matmul.allow_tf32 = False
-    torch.backends.cudnn.allow_tf32 = False
-else:
-    torch.set_num_threads(int(os.environ.get("SNGAN_THREADS", os.cpu_count())))
-torch.manual_seed(0)
+DEVICE = setup(args.device)
 
 
 def sync():
