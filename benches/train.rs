@@ -7,19 +7,18 @@
 //! run the training step spent waiting for data. Prints `bench: <key> <value>` lines that
 //! `cargo xtask bench train` sets beside bench/pytorch/train.py's.
 
+mod common;
+
 use std::time::Instant;
 
 use sngan::burn::prelude::*;
-use sngan::burn::tensor::{Distribution, TensorData};
-use sngan::data::ImageBatch;
 use sngan::data::{DataConfig, GanLoader, LoaderConfig};
 use sngan::models::resnet::{ResNetDiscriminatorConfig, ResNetGeneratorConfig};
 use sngan::models::{DiscriminatorConfig, GeneratorConfig};
-use sngan::train::{Gan, RunOptions, TrainConfig, experiments, train};
+use sngan::train::{RunOptions, TrainConfig, experiments, train};
 
 fn main() {
     let device = sngan::default_device().autodiff();
-    device.seed(0);
     let cases: [(&str, TrainConfig, usize); 2] = [
         ("quickstart", experiments::mnist_quickstart(), 15),
         (
@@ -29,28 +28,7 @@ fn main() {
         ),
     ];
     for (name, config, rounds) in cases {
-        let mut gan = Gan::new(&config, &device);
-        let (c, s, b) = (
-            config.generator.image_channels(),
-            config.generator.image_size(),
-            config.batch_size,
-        );
-        let labels: Vec<i64> = (0..b as i64).map(|i| i % 10).collect();
-        let batch = ImageBatch {
-            images: Tensor::random([b, c, s, s], Distribution::Uniform(-1.0, 1.0), &device),
-            labels: Tensor::from_data(TensorData::new(labels, [b]), &device),
-        };
-        let mut real = || Ok(batch.clone());
-        gan.iteration(&mut real).expect("warm-up iteration");
-        let mut times: Vec<f64> = (0..rounds)
-            .map(|_| {
-                let start = Instant::now();
-                gan.iteration(&mut real).expect("iteration");
-                start.elapsed().as_secs_f64() * 1e3
-            })
-            .collect();
-        times.sort_by(f64::total_cmp);
-        let ms = times[rounds / 2];
+        let ms = common::iteration_ms(&config, &device, rounds);
         let images = (config.n_dis * config.batch_size) as f64;
         eprintln!("{name}: median {ms:.1} ms per iteration over {rounds}");
         println!("bench: train/{name}_iteration_ms {ms:.2}");

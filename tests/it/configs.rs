@@ -5,8 +5,6 @@ use std::sync::Arc;
 
 use sngan::burn::prelude::*;
 use sngan::data::{ImageSource, Images};
-use sngan::models::resnet::{ResNetDiscriminatorConfig, ResNetGeneratorConfig};
-use sngan::models::{DiscriminatorConfig, GeneratorConfig};
 use sngan::train::{RunOptions, TrainConfig, experiments, train};
 
 fn configs_dir() -> std::path::PathBuf {
@@ -54,30 +52,6 @@ fn every_experiment_has_a_config_file_that_round_trips() {
     }
 }
 
-/// The same networks at 4 (std CNN) or 16 (ResNet) channels, batches of 2.
-fn narrow(mut config: TrainConfig) -> TrainConfig {
-    config.generator = match config.generator {
-        GeneratorConfig::StdCnn(g) => GeneratorConfig::StdCnn(g.with_width(4)),
-        GeneratorConfig::ResNet(g) => {
-            let channels = vec![16; g.channels.len()];
-            GeneratorConfig::ResNet(ResNetGeneratorConfig { channels, ..g })
-        }
-    };
-    config.discriminator = match config.discriminator {
-        DiscriminatorConfig::StdCnn(d) => DiscriminatorConfig::StdCnn(d.with_width(4)),
-        DiscriminatorConfig::ResNet(d) => {
-            let mut channels = vec![16; d.channels.len()];
-            channels[0] = d.channels[0];
-            DiscriminatorConfig::ResNet(ResNetDiscriminatorConfig { channels, ..d })
-        }
-    };
-    config.iterations = 2;
-    config.lr_decay_start = config.lr_decay_start.map(|s| s.min(1));
-    config.batch_size = 2;
-    config.g_batch_size = 2;
-    config
-}
-
 fn images(config: &TrainConfig) -> Arc<dyn ImageSource> {
     let (size, channels) = (
         config.generator.image_size(),
@@ -103,7 +77,7 @@ fn every_config_trains_two_iterations_at_reduced_width() {
     let device = Device::flex().autodiff();
     for config in experiments::all() {
         let name = config.name.clone();
-        let config = narrow(config);
+        let config = experiments::narrow(config);
         let out = std::env::temp_dir().join(format!("sngan-config-{name}-{}", std::process::id()));
         let options = RunOptions {
             quiet: true,

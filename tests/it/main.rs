@@ -3,10 +3,16 @@
 mod configs;
 mod convert;
 mod models;
+#[cfg(any(feature = "wgpu", feature = "cuda"))]
+mod parity;
 mod scores;
 mod spectral;
 mod train;
 
+use std::collections::HashMap;
+
+use sngan::burn::module::{Module, ModuleVisitor, Param};
+use sngan::burn::optim::GradientsParams;
 use sngan::burn::prelude::*;
 
 /// Largest absolute difference over the largest reference magnitude must stay within `tol`
@@ -36,4 +42,41 @@ pub fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
         .convert::<f32>()
         .try_to_vec::<f32>()
         .expect("tensor data should be f32")
+}
+
+/// Each parameter's gradient in `grads`, by dotted path (`blocks.0.conv.weight`).
+pub fn grads_by_path<M: Module>(module: &M, grads: &GradientsParams) -> HashMap<String, Vec<f32>> {
+    struct Visitor<'a> {
+        grads: &'a GradientsParams,
+        stack: Vec<String>,
+        out: HashMap<String, Vec<f32>>,
+    }
+    impl ModuleVisitor for Visitor<'_> {
+        fn enter_module(&mut self, name: &str, _container_type: &str) {
+            self.stack.push(name.to_string());
+        }
+
+        fn exit_module(&mut self, _name: &str, _container_type: &str) {
+            self.stack.pop();
+        }
+
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            if let Some(g) = self.grads.get::<D>(param.id) {
+                let path: Vec<&str> = self
+                    .stack
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|s| !s.is_empty())
+                    .collect();
+                self.out.insert(path.join("."), values(g));
+            }
+        }
+    }
+    let mut visitor = Visitor {
+        grads,
+        stack: Vec::new(),
+        out: HashMap::new(),
+    };
+    module.visit(&mut visitor);
+    visitor.out
 }

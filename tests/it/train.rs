@@ -4,7 +4,6 @@
 use std::collections::HashMap;
 
 use serde::Deserialize;
-use sngan::burn::module::{Module, ModuleVisitor, Param};
 use sngan::burn::optim::GradientsParams;
 use sngan::burn::prelude::*;
 use sngan::burn::tensor::TensorData;
@@ -12,7 +11,7 @@ use sngan::models::std_cnn::StdCnnDiscriminatorConfig;
 use sngan::models::{DiscriminatorConfig, assign_tensors};
 use sngan::train::GradientPenaltyConfig;
 
-use crate::assert_close;
+use crate::{assert_close, grads_by_path};
 
 #[derive(Deserialize)]
 struct Stored {
@@ -44,35 +43,6 @@ struct Case {
     slopes: Stored,
     penalty: f64,
     grads: HashMap<String, Stored>,
-}
-
-/// Each parameter's gradient by dotted path.
-struct Grads<'a> {
-    grads: &'a GradientsParams,
-    stack: Vec<String>,
-    out: HashMap<String, Vec<f32>>,
-}
-
-impl ModuleVisitor for Grads<'_> {
-    fn enter_module(&mut self, name: &str, _container_type: &str) {
-        self.stack.push(name.to_string());
-    }
-
-    fn exit_module(&mut self, _name: &str, _container_type: &str) {
-        self.stack.pop();
-    }
-
-    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-        if let Some(g) = self.grads.get::<D>(param.id) {
-            let path: Vec<&str> = self
-                .stack
-                .iter()
-                .map(String::as_str)
-                .filter(|s| !s.is_empty())
-                .collect();
-            self.out.insert(path.join("."), crate::values(g));
-        }
-    }
 }
 
 #[test]
@@ -119,12 +89,7 @@ fn gradient_penalty_matches_torch_double_backward() {
     assert_close("penalty", &[penalty.value], &[case.penalty as f32], 1e-4);
 
     let grads = GradientsParams::from_grads(penalty.surrogate.backward(), &d);
-    let mut visitor = Grads {
-        grads: &grads,
-        stack: Vec::new(),
-        out: HashMap::new(),
-    };
-    d.visit(&mut visitor);
+    let by_path = grads_by_path(&d, &grads);
     // Biases move D but not its input gradient: torch's gradients there are exact zeros, ours
     // are rounding noise, judged against the largest gradient.
     let largest = case
@@ -134,7 +99,7 @@ fn gradient_penalty_matches_torch_double_backward() {
         .fold(0f32, |m, g| m.max(g.abs()));
     for (path, expected) in &case.grads {
         let expected = expected.values();
-        let actual = visitor.out.get(path).cloned().unwrap_or_default();
+        let actual = by_path.get(path).cloned().unwrap_or_default();
         if expected.iter().all(|&g| g == 0.0) {
             let noise = actual.iter().fold(0f32, |m, g| m.max(g.abs()));
             assert!(

@@ -1,12 +1,19 @@
 //! Project automation, run as `cargo xtask <command>` (std only; it shells out to cargo).
 //!
 //! - `ci`: the README's test command and all `.ci/run` runs, cheapest first: fmt, tidy, clippy,
-//!   then the tests (`cargo nextest run --release --workspace`, flex backend).
-//! - `check-backends`: builds the facade with each backend feature that can build offline.
+//!   then the tests (`cargo nextest run --release --workspace --features sngan/wgpu`): every test
+//!   on flex, and the GPU-path parity suite on `wgpu` (a software Vulkan such as Mesa's lavapipe
+//!   serves where there is no GPU).
+//! - `check-backends`: builds every backend: `ndarray`, then `wgpu` and `cuda` (with `flex`).
+//! - `llvm`: installs the LLVM that the `cuda` build links, offline, from PyPI (see `llvm.rs`).
+//! - `gpu-bundle`: the binaries `bench/gpu/check.sh` runs on a GPU machine (see `bundle.rs`).
 //! - `bench [NAME]`: the benchmarks, each printed beside the same work in PyTorch when
 //!   `bench/pytorch/NAME.py` and a Python with torch (`SNGAN_PYTHON`, default `python3`) exist.
 //! - `tidy`: every library file opens with a `//!` line; every fixture folder has its generator.
 //! - `configs`: writes `configs/<experiment>.json` from the Rust presets.
+
+mod bundle;
+mod llvm;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -16,6 +23,8 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci(),
         Some("check-backends") => check_backends(),
+        Some("llvm") => llvm::install(),
+        Some("gpu-bundle") => bundle::gpu_bundle(&args[1..]),
         Some("bench") => bench(args.get(1).map(String::as_str)),
         Some("tidy") => tidy(),
         Some("configs") => run(
@@ -32,7 +41,7 @@ fn main() -> ExitCode {
             ],
         ),
         _ => {
-            Err("usage: cargo xtask ci | check-backends | bench [spectral|train|loader|metrics] | tidy | configs".into())
+            Err("usage: cargo xtask ci | check-backends | llvm | gpu-bundle [--out DIR] | bench [spectral|train|loader|metrics] | tidy | configs".into())
         }
     };
     match result {
@@ -58,9 +67,15 @@ fn root() -> PathBuf {
 }
 
 fn run(program: &str, args: &[&str]) -> Result {
+    run_with(program, args, &[])
+}
+
+/// Runs `program args` in the workspace root with `env` added, passing its output through.
+fn run_with(program: &str, args: &[&str], env: &[(&str, String)]) -> Result {
     eprintln!("xtask: {program} {}", args.join(" "));
     let status = Command::new(program)
         .args(args)
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .current_dir(root())
         .status()
         .map_err(|e| format!("could not start {program}: {e}"))?;
@@ -71,15 +86,26 @@ fn run(program: &str, args: &[&str]) -> Result {
     }
 }
 
-/// CI's test suite: every test of the workspace, release build, default (flex) backend. nextest
-/// ends on one summary line for the whole workspace.
-const TEST_ARGS: &[&str] = &[
-    "nextest",
-    "run",
-    "--release",
-    "--workspace",
-    "--no-fail-fast",
-];
+/// The features CI builds with: flex (the default) for every test, and wgpu for the parity
+/// suite, in one build (the facade's other libraries compile once for both).
+const CI_FEATURES: &str = "sngan/wgpu";
+
+/// The environment of tests that run wgpu kernels on a software Vulkan: autotuning compiles
+/// every candidate kernel, which costs minutes per shape on lavapipe and tunes nothing the
+/// parity suite measures; wgpu wants a runtime directory, which containers often lack.
+fn wgpu_test_env() -> Vec<(&'static str, String)> {
+    let mut env = vec![(
+        "CUBECL_AUTOTUNE_LEVEL",
+        std::env::var("CUBECL_AUTOTUNE_LEVEL").unwrap_or_else(|_| "minimal".into()),
+    )];
+    if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
+        env.push((
+            "XDG_RUNTIME_DIR",
+            std::env::temp_dir().to_string_lossy().into_owned(),
+        ));
+    }
+    env
+}
 
 fn ci() -> Result {
     run("cargo", &["fmt", "--all", "--check"])?;
@@ -91,18 +117,43 @@ fn ci() -> Result {
             "--release",
             "--workspace",
             "--all-targets",
+            "--features",
+            CI_FEATURES,
             "--",
             "-D",
             "warnings",
         ],
     )?;
-    run("cargo", TEST_ARGS)
+    // nextest ends on one summary line for the whole workspace.
+    run_with(
+        "cargo",
+        &[
+            "nextest",
+            "run",
+            "--release",
+            "--workspace",
+            "--features",
+            CI_FEATURES,
+            "--no-fail-fast",
+        ],
+        &wgpu_test_env(),
+    )
+}
+
+/// The CUDA toolkit version the `cuda` build targets where the build machine has none
+/// (`cudarc` otherwise asks `nvcc`): 13.0, the lent GPU machines' toolkit.
+fn cuda_env() -> Vec<(&'static str, String)> {
+    let has_nvcc = Command::new("nvcc").arg("--version").output().is_ok();
+    match std::env::var_os("CUDARC_CUDA_VERSION") {
+        None if !has_nvcc => vec![("CUDARC_CUDA_VERSION", "13000".into())],
+        _ => Vec::new(),
+    }
 }
 
 fn check_backends() -> Result {
-    // flex is the default and CI builds it; ndarray and wgpu must keep compiling. cuda cannot
-    // build offline (Burn 0.22.1's cubecl-cuda downloads LLVM in a build script), so it is
-    // checked only where the network is reachable: SNGAN_CHECK_CUDA=1.
+    // flex is the default and every build below has it. cuda links LLVM, installed offline
+    // first where GitHub is out of reach (`cargo xtask llvm`); wgpu and cuda build together,
+    // as the GPU bundle has them.
     run(
         "cargo",
         &[
@@ -113,13 +164,12 @@ fn check_backends() -> Result {
             "ndarray",
         ],
     )?;
-    run("cargo", &["build", "--release", "--features", "wgpu"])?;
-    if std::env::var_os("SNGAN_CHECK_CUDA").is_some() {
-        run("cargo", &["build", "--release", "--features", "cuda"])?;
-    } else {
-        eprintln!("xtask: skipping cuda (needs network at build time; set SNGAN_CHECK_CUDA=1)");
-    }
-    Ok(())
+    llvm::install()?;
+    run_with(
+        "cargo",
+        &["build", "--release", "--features", "wgpu,cuda"],
+        &cuda_env(),
+    )
 }
 
 /// Each benchmark target and the PyTorch twin in `bench/pytorch/` that does the same work.

@@ -96,7 +96,17 @@ impl SnLinear {
         let bias = self.bias.as_ref().map(Param::val);
         let (weight, bias) =
             effective_params(self, self.weight.val(), bias, &input.device(), gamma);
-        linear(input, weight.transpose(), bias) // burn's linear takes [d_input, d_output]
+        // Burn's linear takes the transpose, [d_input, d_output]. With one output row (every
+        // discriminator's head) it is a reshape, which keeps a plain layout: the `[1, n]` view
+        // that a transpose of `[n, 1]` gives in the backward is misread by Burn 0.22.1's fused
+        // elementwise kernels (wgpu, cuda) when it leads a chain, which made this layer's weight
+        // gradient wrong there (tests/it/parity.rs, `sn_linear_to_one`).
+        let [d_output, d_input] = weight.dims();
+        let weight = match d_output {
+            1 => weight.reshape([d_input, 1]),
+            _ => weight.transpose(),
+        };
+        linear(input, weight, bias)
     }
 }
 

@@ -283,7 +283,7 @@ fn scale_and_gamma_follow_the_bsn_code() {
 }
 
 #[test]
-fn eval_leaves_vectors_untouched_and_clones_share_them() {
+fn eval_leaves_vectors_untouched_and_clones_share_them_until_moved() {
     let device = device().autodiff();
     device.seed(7);
     let layer = SnConv2dConfig::new([2, 4], [3, 3]).init(&device);
@@ -305,6 +305,14 @@ fn eval_leaves_vectors_untouched_and_clones_share_them() {
 
     let off = layer.clone().valid().train();
     assert_eq!(values(sn(&off).u.value()), u1);
+
+    let moved = layer.clone().to_device(&device); // as `fork` onto another device
+    let _ = moved.forward(x);
+    assert_eq!(
+        values(sn(&layer).u.value()),
+        u1,
+        "to_device gives the copy its own vectors"
+    );
 }
 
 #[test]

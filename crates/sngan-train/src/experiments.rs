@@ -2,6 +2,7 @@
 //! `cargo xtask configs`), with the source of each hyper-parameter named beside it.
 
 use sngan_data::CelebaCrop;
+use sngan_models::resnet::{ResNetDiscriminatorConfig, ResNetGeneratorConfig};
 use sngan_models::std_cnn::{DenseNorm, StdCnnDiscriminatorConfig, StdCnnGeneratorConfig};
 use sngan_models::{DiscriminatorConfig, GeneratorConfig, Preset, presets};
 use sngan_spectral::{SigmaMode, SpectralNormConfig};
@@ -50,6 +51,33 @@ pub fn mnist_quickstart() -> TrainConfig {
     .with_log_every(100)
     .with_sample_every(400)
     .with_checkpoint_every(400)
+}
+
+/// `config` at smoke-test size: 4 (std CNN) or 16 (ResNet) channels, batches of 2, two
+/// iterations (any learning-rate decay starting at once). Every layer, loss, optimiser and EMA
+/// stays as configured, so a CPU runs it in seconds: the config tests and the GPU check's dry run.
+pub fn narrow(mut config: TrainConfig) -> TrainConfig {
+    config.generator = match config.generator {
+        GeneratorConfig::StdCnn(g) => GeneratorConfig::StdCnn(g.with_width(4)),
+        GeneratorConfig::ResNet(g) => {
+            let channels = vec![16; g.channels.len()];
+            GeneratorConfig::ResNet(ResNetGeneratorConfig { channels, ..g })
+        }
+    };
+    config.discriminator = match config.discriminator {
+        DiscriminatorConfig::StdCnn(d) => DiscriminatorConfig::StdCnn(d.with_width(4)),
+        DiscriminatorConfig::ResNet(d) => {
+            // The first entry is the image's channels.
+            let mut channels = vec![16; d.channels.len()];
+            channels[0] = d.channels[0];
+            DiscriminatorConfig::ResNet(ResNetDiscriminatorConfig { channels, ..d })
+        }
+    };
+    config.iterations = 2;
+    config.lr_decay_start = config.lr_decay_start.map(|s| s.min(1));
+    config.batch_size = 2;
+    config.g_batch_size = 2;
+    config
 }
 
 /// Every seeded experiment, the quick-start first.
