@@ -12,6 +12,8 @@ use sngan::data::ImageBatch;
 use sngan::train::{Gan, TrainConfig, experiments};
 
 fn main() {
+    // `cargo bench --bench train -- NAME` runs only the cases whose name contains NAME.
+    let only = std::env::args().skip(1).find(|a| !a.starts_with('-'));
     let device = sngan::default_device().autodiff();
     device.seed(0);
     let cases: [(&str, TrainConfig, usize); 2] = [
@@ -23,6 +25,9 @@ fn main() {
         ),
     ];
     for (name, config, rounds) in cases {
+        if only.as_ref().is_some_and(|o| !name.contains(o.as_str())) {
+            continue;
+        }
         let mut gan = Gan::new(&config, &device);
         let (c, s, b) = (
             config.generator.image_channels(),

@@ -32,7 +32,7 @@ fn main() -> ExitCode {
             ],
         ),
         _ => {
-            Err("usage: cargo xtask ci | check-backends | bench [spectral|train|loader|metrics] | tidy | configs".into())
+            Err("usage: cargo xtask ci | check-backends | bench [conv|spectral|train|loader|metrics] | tidy | configs".into())
         }
     };
     match result {
@@ -123,7 +123,8 @@ fn check_backends() -> Result {
 }
 
 /// Each benchmark target and the PyTorch twin in `bench/pytorch/` that does the same work.
-const BENCHES: [(&str, &str); 4] = [
+const BENCHES: [(&str, &str); 5] = [
+    ("conv", "conv.py"),
     ("spectral", "spectral.py"),
     ("train", "train.py"),
     ("loader", "data.py"),
