@@ -110,7 +110,7 @@ fn zip2<T: Elem>(out: &mut [T], a: &[T], b: &[T], f: impl Fn(T, T) -> T) {
     }
 }
 
-/// Splits the padded row `2 * tiles + 2` columns wide starting at column `-pad` of `line`
+/// Splits the padded row `2 * even.len()` columns wide starting at column `-pad` of `line`
 /// (zeros outside it) into its even and odd columns.
 fn deinterleave<T: Elem>(line: Option<&[T]>, pad: usize, even: &mut [T], odd: &mut [T]) {
     let zero = T::zero();
@@ -119,14 +119,23 @@ fn deinterleave<T: Elem>(line: Option<&[T]>, pad: usize, even: &mut [T], odd: &m
         odd.fill(zero);
         return;
     };
-    for (q, (e, o)) in even.iter_mut().zip(odd.iter_mut()).enumerate() {
-        let at = |col: usize| {
-            col.checked_sub(pad)
-                .and_then(|c| line.get(c).copied())
-                .unwrap_or(zero)
-        };
-        *e = at(2 * q);
-        *o = at(2 * q + 1);
+    let at = |col: usize| {
+        col.checked_sub(pad)
+            .and_then(|c| line.get(c).copied())
+            .unwrap_or(zero)
+    };
+    // Inside: 2q - pad >= 0 and 2q + 1 - pad < line.len().
+    let len = even.len();
+    let lo = pad.div_ceil(2).min(len);
+    let hi = ((line.len() + pad) / 2).clamp(lo, len);
+    for q in (0..lo).chain(hi..len) {
+        even[q] = at(2 * q);
+        odd[q] = at(2 * q + 1);
+    }
+    let pairs = line[2 * lo - pad..][..2 * (hi - lo)].chunks_exact(2);
+    for ((e, o), pair) in even[lo..hi].iter_mut().zip(&mut odd[lo..hi]).zip(pairs) {
+        *e = pair[0];
+        *o = pair[1];
     }
 }
 
@@ -135,45 +144,55 @@ fn deinterleave<T: Elem>(line: Option<&[T]>, pad: usize, even: &mut [T], odd: &m
 ///
 /// A tile row at a time, on the even and odd columns of the 4 patch rows, so that every step
 /// runs over consecutive tiles: with `E`, `O` the even and odd columns of a row, tile `j`'s
-/// columns are `E[j], O[j], E[j + 1], O[j + 1]`.
+/// columns are `E[j], O[j], E[j + 1], O[j + 1]`. Each padded input row is split once per
+/// channel and image, for the tile rows of the chunk that read it.
 fn input_transform<T: Elem>(x: &[T], u: &Unfold, chunk: TileChunk, v: &mut [T]) {
-    let [_, tw] = tiles(u);
+    let [th, tw] = tiles(u);
     let [in_h, in_w] = u.in_size;
     let [ph, pw] = u.padding;
     let n = chunk.len;
     let plane = u.channels * n;
     let w = tw + 1;
-    // d: the 4 rows split in even / odd columns; t: Bᵀ d, likewise.
-    let mut d = vec![T::zero(); 8 * w];
+    // The chunk's padded rows split in even / odd halves (`2 * w` each, rows `2 ti0 ..`), and
+    // Bᵀ d for one tile row.
+    let mut d = vec![T::zero(); (2 * th + 2) * 2 * w];
     let mut t = vec![T::zero(); 8 * w];
     let runs = tile_rows(u, chunk);
     for c in 0..u.channels {
-        for &(image, ti, tj0, tj1, at) in &runs {
+        let mut first = 0;
+        while first < runs.len() {
+            let image = runs[first].0;
+            let last = runs[first..].iter().take_while(|r| r.0 == image).count() + first;
+            let (ti0, ti1) = (runs[first].1, runs[last - 1].1);
             let src = &x[(image * u.channels + c) * in_h * in_w..][..in_h * in_w];
-            for r in 0..4 {
-                let ih = (2 * ti + r).checked_sub(ph).filter(|&i| i < in_h);
+            for r in 2 * ti0..2 * ti1 + 4 {
+                let ih = r.checked_sub(ph).filter(|&i| i < in_h);
                 let line = ih.map(|i| &src[i * in_w..][..in_w]);
-                let (even, odd) = d[2 * r * w..][..2 * w].split_at_mut(w);
+                let (even, odd) = d[(r - 2 * ti0) * 2 * w..][..2 * w].split_at_mut(w);
                 deinterleave(line, pw, even, odd);
             }
-            // Bᵀ d over rows: t0 = d0 - d2, t1 = d1 + d2, t2 = d2 - d1, t3 = d1 - d3, on the
-            // even and odd halves at once.
-            let row = |i: usize| &d[2 * i * w..][..2 * w];
-            zip2(&mut t[..2 * w], row(0), row(2), |a, b| a - b);
-            zip2(&mut t[2 * w..4 * w], row(1), row(2), |a, b| a + b);
-            zip2(&mut t[4 * w..6 * w], row(2), row(1), |a, b| a - b);
-            zip2(&mut t[6 * w..], row(1), row(3), |a, b| a - b);
-            // ... then over columns: [E0 - E1, O0 + E1, E1 - O0, O0 - O1] per tile.
-            let len = tj1 - tj0;
-            for i in 0..4 {
-                let (e, o) = t[2 * i * w..][..2 * w].split_at(w);
-                let (e0, e1, o0, o1) = (&e[tj0..tj1], &e[tj0 + 1..=tj1], &o[tj0..tj1], &o[tj0 + 1..=tj1]);
-                let out = |j: usize| (i * 4 + j) * plane + c * n + at;
-                zip2(&mut v[out(0)..][..len], e0, e1, |a, b| a - b);
-                zip2(&mut v[out(1)..][..len], o0, e1, |a, b| a + b);
-                zip2(&mut v[out(2)..][..len], e1, o0, |a, b| a - b);
-                zip2(&mut v[out(3)..][..len], o0, o1, |a, b| a - b);
+            for &(_, ti, tj0, tj1, at) in &runs[first..last] {
+                // Bᵀ d over rows: t0 = d0 - d2, t1 = d1 + d2, t2 = d2 - d1, t3 = d1 - d3, on
+                // the even and odd halves at once.
+                let row = |i: usize| &d[(2 * (ti - ti0) + i) * 2 * w..][..2 * w];
+                zip2(&mut t[..2 * w], row(0), row(2), |a, b| a - b);
+                zip2(&mut t[2 * w..4 * w], row(1), row(2), |a, b| a + b);
+                zip2(&mut t[4 * w..6 * w], row(2), row(1), |a, b| a - b);
+                zip2(&mut t[6 * w..], row(1), row(3), |a, b| a - b);
+                // ... then over columns: [E0 - E1, O0 + E1, E1 - O0, O0 - O1] per tile.
+                let len = tj1 - tj0;
+                for i in 0..4 {
+                    let (e, o) = t[2 * i * w..][..2 * w].split_at(w);
+                    let (e0, e1) = (&e[tj0..tj1], &e[tj0 + 1..=tj1]);
+                    let (o0, o1) = (&o[tj0..tj1], &o[tj0 + 1..=tj1]);
+                    let out = |j: usize| (i * 4 + j) * plane + c * n + at;
+                    zip2(&mut v[out(0)..][..len], e0, e1, |a, b| a - b);
+                    zip2(&mut v[out(1)..][..len], o0, e1, |a, b| a + b);
+                    zip2(&mut v[out(2)..][..len], e1, o0, |a, b| a - b);
+                    zip2(&mut v[out(3)..][..len], o0, o1, |a, b| a - b);
+                }
             }
+            first = last;
         }
     }
 }
