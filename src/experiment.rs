@@ -3,37 +3,36 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 
-use burn::config::Config;
-
-use crate::scores::{default_scorers, evaluator};
 use crate::train::{RunOptions, TrainConfig, train};
 
-/// Trains `configs/<stem>.json`; arguments: `[DATA_PATH] [RUN_DIR]` (the quick-start's data
-/// ships in `assets/mnist`; the run directory defaults to `runs/<stem>`).
+/// Trains `configs/<stem>.json` (an example runs from its checkout); arguments: `DATA_PATH
+/// [RUN_DIR]`, or for the quick-start, whose MNIST is embedded, `[RUN_DIR]`. The run
+/// directory defaults to `runs/<stem>` and is resumed when it holds the run already.
 pub fn run_experiment(stem: &str) -> Result<()> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let path = root.join("configs").join(format!("{stem}.json"));
-    let config = TrainConfig::load(&path)
-        .with_context(|| format!("{}: not a training config", path.display()))?;
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("configs")
+        .join(format!("{stem}.json"));
+    let config = TrainConfig::read(&path)?;
     let mut args = std::env::args().skip(1);
-    let data = match (args.next(), stem) {
-        (Some(data), _) => PathBuf::from(data),
-        (None, "mnist_quickstart") => crate::scores::embedded_mnist(),
-        (None, _) => bail!("usage: cargo run --release --example {stem} -- DATA_PATH [RUN_DIR]"),
+    let source = match stem {
+        "mnist_quickstart" => crate::embedded_source(&config)?,
+        _ => match args.next() {
+            Some(data) => config.data.open(&PathBuf::from(data))?,
+            None => bail!("usage: cargo run --release --example {stem} -- DATA_PATH [RUN_DIR]"),
+        },
     };
     let out = args
         .next()
         .map_or_else(|| PathBuf::from("runs").join(stem), PathBuf::from);
     let device = crate::default_device().autodiff();
-    let scorers = default_scorers(&config, &device.clone().inner())?;
     let options = RunOptions {
         resume: true,
-        evaluator: evaluator(scorers, config.checkpoint_every),
-        ..RunOptions::new(out.clone())
+        evaluator: crate::scores::periodic_scores(&config, None, None, &device.clone().inner())?,
+        ..RunOptions::new(out)
     };
-    let summary = train(&config, &data, &device, &options)?;
+    let summary = train(&config, source, &device, &options)?;
     println!(
         "{stem}: {} G steps; samples {}; checkpoint {}",
         summary.step,

@@ -7,19 +7,15 @@ use std::sync::{Arc, OnceLock};
 
 use anyhow::{Context, Result};
 use burn::prelude::*;
-use burn::tensor::TensorData;
-use burn::tensor::module::interpolate;
-use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
 
+use crate::core::InvalidField;
+use crate::data::{DatasetName, ImageSource};
 use crate::metrics::{
-    FidReference, ImagesRef, InceptionExtractor, Metric, MnistYardstick, Protocol, Reference,
+    FidReference, ImagesRef, InceptionExtractor, Metric, MnistYardstick, Preprocess, Protocol,
+    Reference, StatsBuilder,
 };
-use crate::train::{Dataset, Evaluator, Gan, HostRng, TrainConfig, TrainError};
-
-/// The MNIST copy that ships inside the project (the 10,000-image test split, gzip IDX).
-pub fn embedded_mnist() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/mnist")
-}
+use crate::train::sample::{SampleSpec, generate};
+use crate::train::{Evaluator, Gan, TrainConfig, TrainError};
 
 /// Named scores of a run's current networks.
 pub struct Scorer {
@@ -62,10 +58,10 @@ impl Scorer {
         Self {
             names,
             score: Box::new(move |gan| {
-                let (bytes, shape) = generate(gan, n, None, &device)?;
+                let images = samples(gan, SampleSpec::new(n, SCORING_SEED), &device)?;
                 let report = crate::metrics::evaluate(
                     Some(&extractor),
-                    ImagesRef::new(&bytes, shape)?,
+                    images.view(),
                     reference.as_ref(),
                     &metrics,
                     &protocol,
@@ -82,7 +78,7 @@ impl Scorer {
 /// The scores a run gets without being asked: the MNIST yardstick for a 10-class conditional
 /// MNIST run, nothing otherwise.
 pub fn default_scorers(config: &TrainConfig, device: &Device) -> Result<Vec<Scorer>> {
-    match config.data.dataset == Dataset::Mnist && config.generator.n_classes() == Some(10) {
+    match config.data.dataset == DatasetName::Mnist && config.generator.n_classes() == Some(10) {
         true => Ok(vec![Scorer::mnist(device)?]),
         false => Ok(Vec::new()),
     }
@@ -112,6 +108,62 @@ pub fn evaluator(scorers: Vec<Scorer>, every: usize) -> Option<Evaluator> {
     })
 }
 
+/// Inception scores asked of a run (`sngan train --inception`).
+#[derive(Clone, Debug)]
+pub struct InceptionScores {
+    /// FID Inception weights (`sngan fetch inception`).
+    pub weights: PathBuf,
+    /// Reference statistics for FID; IS only without them.
+    pub reference: Option<PathBuf>,
+    /// Samples per score (default: the protocol's FID count).
+    pub samples: Option<usize>,
+    /// The protocol (splits, logits, preprocessing check).
+    pub protocol: Protocol,
+}
+
+/// The periodic scores of a run of `config`: the MNIST yardstick when it applies, plus the
+/// Inception scores asked for, every `every` G steps (default: the checkpoint interval) and at
+/// the last; `None` when there is nothing to score.
+///
+/// # Errors
+/// `every` given with nothing to score (an [`InvalidField`]), or weights or statistics that
+/// do not load.
+pub fn periodic_scores(
+    config: &TrainConfig,
+    inception: Option<&InceptionScores>,
+    every: Option<usize>,
+    device: &Device,
+) -> Result<Option<Evaluator>> {
+    let mut scorers = default_scorers(config, device)?;
+    if let Some(i) = inception {
+        let reference = i.reference.as_deref().map(Reference::read).transpose()?;
+        let n = i.samples.unwrap_or(i.protocol.n_fake);
+        let extractor = fid_extractor(&i.weights, device)?;
+        scorers.push(Scorer::inception(
+            extractor,
+            reference,
+            n,
+            i.protocol.clone(),
+            device,
+        ));
+    }
+    if let (true, Some(n)) = (scorers.is_empty(), every) {
+        return Err(InvalidField::new(
+            "--eval-every",
+            n,
+            "nothing to score: give Inception weights (or train a 10-class conditional MNIST run)",
+        )
+        .into());
+    }
+    Ok(evaluator(scorers, every.unwrap_or(config.checkpoint_every)))
+}
+
+/// The FID Inception from `weights` with TF-exact preprocessing.
+pub fn fid_extractor(weights: &Path, device: &Device) -> Result<InceptionExtractor> {
+    let model = crate::metrics::load_fid_inception(weights, device)?;
+    Ok(InceptionExtractor::new(model, Preprocess::TfExact, device))
+}
+
 type Yardstick = (MnistYardstick, FidReference);
 
 /// The shipped MNIST classifier and its feature statistics of the embedded test split, built
@@ -122,21 +174,26 @@ pub fn mnist_yardstick(device: &Device) -> Result<&'static Yardstick> {
         return Ok(y);
     }
     let yardstick = MnistYardstick::new(device)?;
-    let real = crate::data::load_mnist(&embedded_mnist(), crate::data::MnistSplit::Test, true)?;
-    let view = ImagesRef::new(&real.pixels, [real.labels.len(), 28, 28, 1])?;
-    let reference = FidReference::new(yardstick.stats(view)?)?;
+    let reference = FidReference::new(yardstick.stats(crate::embedded_mnist()?.view())?)?;
     Ok(CELL.get_or_init(|| (yardstick, reference)))
 }
+
+/// Seed of the latents every periodic score draws, so that scores of one run compare.
+const SCORING_SEED: u64 = 1;
 
 /// 1,000 conditional samples (100 per digit, interleaved so each of IS's 10 splits holds every
 /// digit), judged by the project's MNIST classifier: `[fraction classified as the digit asked
 /// for, classifier-FID against the test split, classifier-IS]`.
 pub fn mnist_scores(gan: &Gan, device: &Device) -> Result<Vec<f64>> {
     let (yardstick, reference) = mnist_yardstick(device)?;
-    let labels: Vec<u8> = (0..1000u32).map(|i| (i % 10) as u8).collect();
     // Runs train on MNIST resized to 32x32; the classifier reads 28x28.
-    let (bytes, shape) = generate(gan, labels.len(), Some([28, 28]), device)?;
-    let report = yardstick.evaluate(ImagesRef::new(&bytes, shape)?, reference, Some(&labels))?;
+    let spec = SampleSpec {
+        resize: Some([28, 28]),
+        ..SampleSpec::new(1000, SCORING_SEED)
+    };
+    let images = samples(gan, spec, device)?;
+    let labels: Vec<u8> = images.labels.iter().map(|l| l.unwrap_or(0) as u8).collect();
+    let report = yardstick.evaluate(images.view(), reference, Some(&labels))?;
     Ok(vec![
         report.class_accuracy.unwrap_or(0.0),
         report.fid,
@@ -144,51 +201,38 @@ pub fn mnist_scores(gan: &Gan, device: &Device) -> Result<Vec<f64>> {
     ])
 }
 
-/// `n` samples of the run's sampler as uint8 NHWC, from the fixed scoring seed 1, with classes
-/// `i % n_classes` when conditional; bilinearly resized to `size` if given. Drawn 250 at a time
-/// to bound memory.
-pub fn generate(
-    gan: &Gan,
-    n: usize,
-    size: Option<[usize; 2]>,
-    device: &Device,
-) -> Result<(Vec<u8>, [usize; 4])> {
-    let g = gan.sampler();
-    let config = &gan.config().generator;
-    let mut rng = HostRng::new(1);
-    let mut bytes = Vec::new();
-    let mut shape = [0; 4];
-    for lo in (0..n).step_by(250) {
-        let b = (n - lo).min(250);
-        let z = rng.latents(b, config.z_dim(), device);
-        let y = config.n_classes().map(|k| {
-            let ids: Vec<i64> = (lo..lo + b).map(|i| (i % k) as i64).collect();
-            Tensor::<1, Int>::from_data(TensorData::new(ids, [b]), device)
-        });
-        let mut images = g.forward(z, y);
-        if let Some(size) = size {
-            let options = InterpolateOptions::new(InterpolateMode::Bilinear).with_output_size(size);
-            images = interpolate(images, options);
-        }
-        let (chunk, [_, h, w, c]) = to_uint8_nhwc(images)?;
-        bytes.extend(chunk);
-        shape = [n, h, w, c];
-    }
-    Ok((bytes, shape))
+/// `spec` drawn from the run's sampler (its EMA when it has one).
+fn samples(gan: &Gan, spec: SampleSpec, device: &Device) -> Result<crate::data::Images> {
+    Ok(generate(
+        &gan.sampler(),
+        &gan.config().generator,
+        &spec,
+        device,
+    )?)
 }
 
-/// `[-1, 1]` NCHW floats as uint8 NHWC bytes (`round(x * 127.5 + 127.5)`, torchvision's map).
-pub fn to_uint8_nhwc(images: Tensor<4>) -> Result<(Vec<u8>, [usize; 4])> {
-    let [n, c, h, w] = images.dims();
-    let values: Vec<f32> = images
-        .permute([0, 2, 3, 1])
-        .into_data()
-        .convert::<f32>()
-        .try_to_vec::<f32>()
-        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    let bytes = values
-        .iter()
-        .map(|v| (v * 127.5 + 127.5).round().clamp(0.0, 255.0) as u8)
-        .collect();
-    Ok((bytes, [n, h, w, c]))
+/// Images of `source` fed through the Inception in chunks of 500: the reference statistics
+/// `sngan stats` writes, with the pool3 features when `keep_features` (for KID, P/R, D/C).
+/// `progress` hears `(done, total)` after each chunk.
+pub fn reference_stats(
+    source: &dyn ImageSource,
+    extractor: &InceptionExtractor,
+    keep_features: bool,
+    mut progress: impl FnMut(usize, usize),
+) -> Result<Reference> {
+    let mut builder = StatsBuilder::new(extractor, keep_features);
+    let [h, w, c] = source.shape();
+    let per = h * w * c;
+    for lo in (0..source.len()).step_by(500) {
+        let hi = (lo + 500).min(source.len());
+        let mut chunk = vec![0u8; (hi - lo) * per];
+        for (i, dst) in (lo..hi).zip(chunk.chunks_mut(per)) {
+            source.load_into(i, dst)?;
+        }
+        builder.push(ImagesRef::new(&chunk, [hi - lo, h, w, c])?)?;
+        progress(hi, source.len());
+    }
+    builder
+        .finish()
+        .context("reference statistics need at least 2 images")
 }

@@ -1,13 +1,14 @@
 //! Periodic scores of a real run land in `metrics.csv`: the MNIST yardstick and Inception IS and
 //! FID, the latter on the deterministic hash-init Inception (the real FID weights cannot be
-//! downloaded here).
+//! downloaded here), against reference statistics made as `sngan stats --keep-features` makes
+//! them; and `sngan stats --config` reads a data set at the experiment's size.
 
 use sngan::burn::prelude::*;
-use sngan::data::{MnistSplit, load_mnist};
 use sngan::metrics::inception::hash_init;
-use sngan::metrics::{ImagesRef, InceptionExtractor, Preprocess, Protocol, StatsBuilder};
-use sngan::scores::{Scorer, embedded_mnist, evaluator};
-use sngan::train::{RunOptions, experiments, train};
+use sngan::metrics::{InceptionExtractor, Preprocess, Protocol, Reference};
+use sngan::scores::{Scorer, evaluator, reference_stats};
+use sngan::train::{RunOptions, TrainConfig, experiments, train};
+use sngan::{embedded_mnist, embedded_source};
 
 #[test]
 fn mnist_and_inception_scores_land_in_their_columns() {
@@ -20,13 +21,25 @@ fn mnist_and_inception_scores_land_in_their_columns() {
         )
         .with_batch_size(4)
     };
-    // Reference statistics of five real digits.
-    let real = load_mnist(&embedded_mnist(), MnistSplit::Test, true).expect("embedded MNIST");
-    let five = ImagesRef::new(&real.pixels[..5 * 28 * 28], [5, 28, 28, 1]).expect("view");
-    let extractor_for_stats = extractor();
-    let mut builder = StatsBuilder::new(&extractor_for_stats, false);
-    builder.push(five).expect("batch");
-    let reference = builder.finish().expect("reference");
+    // Reference statistics of five real digits, with their features, through a file.
+    let mut five = embedded_mnist().expect("embedded MNIST").clone();
+    five.pixels.truncate(5 * 28 * 28);
+    five.labels.truncate(5);
+    let mut chunks = Vec::new();
+    let reference = reference_stats(&five, &extractor(), true, |done, all| {
+        chunks.push((done, all))
+    })
+    .expect("reference");
+    assert_eq!(chunks, [(5, 5)]);
+    let path = std::env::temp_dir().join(format!("sngan-ref-{}.npz", std::process::id()));
+    reference.write(&path).expect("write");
+    let reference = Reference::read(&path).expect("read");
+    let feats = reference
+        .features
+        .as_ref()
+        .expect("features kept for KID and P/R");
+    assert_eq!((feats.n, feats.dim, reference.stats.n), (5, 2048, Some(5)));
+    std::fs::remove_file(path).ok();
     let protocol = Protocol {
         is_splits: 2,
         ..Protocol::sngan_paper()
@@ -46,7 +59,7 @@ fn mnist_and_inception_scores_land_in_their_columns() {
     let config = experiments::mnist_quickstart();
     train(
         &config,
-        &embedded_mnist(),
+        embedded_source(&config).expect("embedded MNIST"),
         &device.clone().autodiff(),
         &options,
     )
@@ -82,4 +95,20 @@ fn mnist_and_inception_scores_land_in_their_columns() {
         scores[5]
     );
     std::fs::remove_dir_all(out).ok();
+}
+
+#[test]
+fn stats_of_an_experiment_use_its_data_settings() {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/sngan_stl10_resnet.json");
+    let data = TrainConfig::read(&path).expect("config").data;
+    assert_eq!(
+        data.image_shape(),
+        [48, 48, 3],
+        "STL-10 runs train (and are scored) at 48 px"
+    );
+    assert_eq!(
+        sngan::data::DataConfig::new(data.dataset).image_shape(),
+        [96, 96, 3]
+    );
 }

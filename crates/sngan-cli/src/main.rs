@@ -1,21 +1,23 @@
-//! The `sngan` command line (DESIGN.md section 8): with no arguments it trains the MNIST
-//! quick-start, a small conditional SNGAN (Miyato et al., ICLR 2018) on the MNIST copy that
-//! ships with the project.
+//! The `sngan` command line (DESIGN.md section 8): argument handling over the library. With no
+//! arguments it trains the MNIST quick-start, a small conditional SNGAN (Miyato et al., ICLR
+//! 2018) on the MNIST copy embedded in the binary. Bad input (a flag, a config file) exits with
+//! code 2 and a message naming it; a failure while running exits with code 1.
 
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
-use npyz::WriterBuilder;
-use sngan::burn::prelude::*;
-use sngan::burn::store::ModuleRecord;
-use sngan::burn::tensor::Bytes;
+use sngan::Device;
+use sngan::core::{ConfigError, Images, InvalidField};
+use sngan::data::{DataConfig, DatasetName};
 use sngan::metrics::{Metric, Protocol, Reference};
-use sngan::models::presets;
 use sngan::scores::{
-    Scorer, default_scorers, embedded_mnist, mnist_scores, mnist_yardstick, to_uint8_nhwc,
+    InceptionScores, fid_extractor, mnist_scores, mnist_yardstick, periodic_scores, reference_stats,
 };
-use sngan::train::{RunOptions, TrainConfig};
+use sngan::train::{
+    Classes, Latents, Run, RunOptions, RunSummary, SampleSpec, TrainConfig, TrainError,
+};
 
 /// Spectrally normalised GANs on Burn.
 #[derive(Parser)]
@@ -34,12 +36,27 @@ enum Command {
     Train(TrainArgs),
     /// Draw samples from a trained run.
     Sample(SampleArgs),
+    /// Score samples (IS, FID, KID, P/R, D/C, or the MNIST yardstick), or the FID of two stats files.
+    Eval(EvalArgs),
+    /// Inception statistics of a data set as a pytorch-fid `.npz` (features kept on request).
+    Stats(StatsArgs),
+    /// A run drawn as one HTML page: losses, D(x)/D(G(z)), per-layer sigma, scores, latest grid.
+    Report {
+        /// Run directory.
+        #[arg(long)]
+        run: PathBuf,
+        /// Output file (default: <RUN>/report.html).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Every preset with its G and D parameter counts.
     Models,
-    /// Checked download: mnist, cifar10, cifar100, stl10 or inception (the FID weights).
+    /// Checked download of a data set (mnist, cifar10, cifar100, stl10) or the FID Inception
+    /// weights (inception).
     Fetch {
         /// What to fetch.
-        what: String,
+        #[arg(value_parser = parse_fetch)]
+        what: Fetch,
         /// Target folder.
         #[arg(long)]
         to: PathBuf,
@@ -49,23 +66,6 @@ enum Command {
         #[command(subcommand)]
         command: DataCommand,
     },
-    /// Inception statistics of a data set, as a pytorch-fid `.npz`.
-    Stats {
-        /// Data set: mnist, cifar10, cifar100, stl10, celeba, imagenet, imagefolder.
-        #[arg(long)]
-        dataset: String,
-        /// Its location.
-        #[arg(long)]
-        data: PathBuf,
-        /// Output `.npz`.
-        #[arg(long)]
-        out: PathBuf,
-        /// FID Inception weights (`sngan fetch inception`).
-        #[arg(long)]
-        inception: PathBuf,
-    },
-    /// Score samples (IS, FID, KID, PR, or the MNIST yardstick), or the FID of two stats files.
-    Eval(EvalArgs),
     /// Write every experiment's config as <DIR>/<name>.json (what `cargo xtask configs` runs).
     #[command(hide = true)]
     WriteConfigs {
@@ -88,35 +88,35 @@ struct TrainArgs {
     /// Stop after this many G steps.
     #[arg(long)]
     iters: Option<usize>,
-    /// Continue from the run directory's latest checkpoint.
+    /// Continue the run directory from its newest intact checkpoint.
     #[arg(long)]
     resume: bool,
     /// Score every N G steps (and at the end) into metrics.csv: the MNIST yardstick on MNIST
     /// runs, IS (and FID with --fid-ref) given --inception. Default: the config's checkpoint
     /// interval.
-    #[arg(long, value_name = "N")]
-    eval_every: Option<usize>,
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    eval_every: Option<u64>,
     /// FID Inception weights (`sngan fetch inception`): adds IS and FID to the periodic scores.
     #[arg(long)]
     inception: Option<PathBuf>,
     /// Reference statistics of the real data for the periodic FID (`sngan stats`).
-    #[arg(long, value_name = "NPZ")]
+    #[arg(long, value_name = "NPZ", requires = "inception")]
     fid_ref: Option<PathBuf>,
     /// Samples per periodic Inception score (default: the protocol's count).
-    #[arg(long, value_name = "N")]
-    eval_samples: Option<usize>,
+    #[arg(long, value_name = "N", requires = "inception", value_parser = clap::value_parser!(u64).range(2..))]
+    eval_samples: Option<u64>,
     /// Protocol of the periodic Inception scores: sngan-paper, mmgen, studiogan.
-    #[arg(long)]
-    protocol: Option<String>,
+    #[arg(long, requires = "inception", value_parser = parse_protocol)]
+    protocol: Option<Protocol>,
 }
 
 #[derive(Subcommand)]
 enum DataCommand {
     /// Count, image shape, classes, label histogram and problems of a data set.
     Inspect {
-        /// Data set name.
+        /// Data set: mnist, cifar10, cifar100, stl10, celeba, imagenet, imagefolder.
         #[arg(long)]
-        dataset: String,
+        dataset: DatasetName,
         /// Its location.
         #[arg(long)]
         data: PathBuf,
@@ -124,25 +124,48 @@ enum DataCommand {
 }
 
 #[derive(clap::Args)]
+struct StatsArgs {
+    /// The experiment whose data settings (split, size, crop, filter) to use.
+    #[arg(long, conflicts_with = "dataset", required_unless_present = "dataset")]
+    config: Option<PathBuf>,
+    /// A data set at its reader's defaults: mnist, cifar10, cifar100, stl10, celeba, imagenet,
+    /// imagefolder.
+    #[arg(long)]
+    dataset: Option<DatasetName>,
+    /// Its location.
+    #[arg(long)]
+    data: PathBuf,
+    /// Output `.npz`.
+    #[arg(long)]
+    out: PathBuf,
+    /// FID Inception weights (`sngan fetch inception`).
+    #[arg(long)]
+    inception: PathBuf,
+    /// Keep the pool3 features (`feats`, 8 KB per image), which KID, P/R and D/C need.
+    #[arg(long)]
+    keep_features: bool,
+}
+
+#[derive(clap::Args)]
 struct EvalArgs {
     /// Samples (uint8 NHWC `.npz`/`.npy`, e.g. from `sngan sample`).
-    #[arg(long)]
+    #[arg(long, required_unless_present = "stats")]
     samples: Option<PathBuf>,
     /// Statistics file to compare with `--ref` (prints `FID <value>`).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "samples", requires = "reference")]
     stats: Option<PathBuf>,
     /// Reference statistics.
     #[arg(long = "ref")]
     reference: Option<PathBuf>,
     /// Comma-separated: is, fid, kid, pr, prdc, mnist.
-    #[arg(long, default_value = "is,fid")]
-    metrics: String,
+    #[arg(long, value_delimiter = ',', default_value = "is,fid")]
+    metrics: Vec<Metric>,
     /// FID Inception weights (for is, fid, kid, pr, prdc).
     #[arg(long)]
     inception: Option<PathBuf>,
     /// Protocol preset: sngan-paper, mmgen, studiogan.
-    #[arg(long, default_value = "sngan-paper")]
-    protocol: String,
+    #[arg(long, default_value = "sngan-paper", value_parser = parse_protocol)]
+    protocol: Protocol,
 }
 
 #[derive(clap::Args)]
@@ -151,62 +174,133 @@ struct SampleArgs {
     #[arg(long)]
     run: PathBuf,
     /// Number of samples.
-    #[arg(long, default_value_t = 100)]
-    n: usize,
-    /// Samples as uint8 N x H x W x C: `.npz` (key `x`) or `.npy`.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..))]
+    n: u64,
+    /// Samples as uint8 N x H x W x C: `.npz` (key `x`, classes as `y`) or `.npy`.
     #[arg(long)]
     out: Option<PathBuf>,
-    /// A PNG grid of the first samples.
+    /// A PNG grid of the first (up to 100) samples, 10 per row.
     #[arg(long)]
     grid: Option<PathBuf>,
     /// Draw every sample of this class (conditional runs).
     #[arg(long)]
     class: Option<usize>,
-    /// Truncate latents to [-T, T] (BigGAN's truncation trick).
+    /// Truncate latents to [-T, T] (BigGAN's truncation trick), T >= 0.001.
     #[arg(long)]
     truncation: Option<f64>,
-    /// Instead of independent samples, ROWS latent interpolations of 10 steps each: row r walks
-    /// linearly from one latent to another (BigGAN-PyTorch's `interp`), one class per row.
-    #[arg(long, value_name = "ROWS")]
-    interpolate: Option<usize>,
+    /// Instead of --n independent samples, ROWS latent interpolations of 10 steps each: row r
+    /// walks linearly from one latent to another (BigGAN-PyTorch's `interp`), one class per row.
+    #[arg(long, value_name = "ROWS", value_parser = clap::value_parser!(u64).range(1..))]
+    interpolate: Option<u64>,
     /// Seed of the latents and classes.
     #[arg(long, default_value_t = 0)]
     seed: u64,
 }
 
-fn main() -> Result<()> {
+/// What `sngan fetch` downloads.
+#[derive(Clone, Copy)]
+enum Fetch {
+    Dataset(DatasetName),
+    Inception,
+}
+
+fn parse_fetch(s: &str) -> Result<Fetch, String> {
+    match s {
+        "inception" => Ok(Fetch::Inception),
+        _ => s
+            .parse()
+            .map(Fetch::Dataset)
+            .map_err(|e: sngan::data::DataError| format!("{e}, or inception")),
+    }
+}
+
+fn parse_protocol(s: &str) -> Result<Protocol, String> {
+    Protocol::from_name(s).ok_or_else(|| {
+        let names: Vec<&str> = Protocol::all().iter().map(|p| p.name).collect();
+        format!(
+            "unknown protocol '{s}': expected one of {}",
+            names.join(", ")
+        )
+    })
+}
+
+/// Bad input found after parsing (exit code 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct Usage(String);
+
+fn usage(message: impl Into<String>) -> anyhow::Error {
+    Usage(message.into()).into()
+}
+
+fn main() -> ExitCode {
     let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            let bad_input = e.chain().any(|c| {
+                c.is::<Usage>()
+                    || c.is::<ConfigError>()
+                    || c.is::<InvalidField>()
+                    || matches!(
+                        c.downcast_ref::<TrainError>(),
+                        Some(TrainError::Config(_) | TrainError::ConfigFile(_))
+                    )
+            });
+            ExitCode::from(if bad_input { 2 } else { 1 })
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
     let device = match &cli.device {
-        Some(spec) => sngan::device(spec)?,
+        Some(spec) => sngan::device(spec).map_err(|e| usage(e.to_string()))?,
         None => sngan::default_device(),
     };
     match cli.command {
         None => quickstart(&device),
         Some(Command::Train(args)) => train(args, &device).map(|_| ()),
         Some(Command::Sample(args)) => sample(args, &device),
-        Some(Command::Models) => models(&device),
-        Some(Command::WriteConfigs { dir }) => write_configs(&dir),
-        Some(Command::Fetch { what, to }) => fetch(&what, &to),
+        Some(Command::Eval(args)) => eval(args, &device),
+        Some(Command::Stats(args)) => stats(args, &device),
+        Some(Command::Report { run, out }) => {
+            let out = out.unwrap_or_else(|| run.join("report.html"));
+            sngan::train::report::write(&open_run(&run)?, &out)?;
+            println!("{}", out.display());
+            Ok(())
+        }
+        Some(Command::Models) => {
+            for preset in sngan::models::presets() {
+                let (g, d) = preset.count(&device);
+                println!("{}  G={g}  D={d}", preset.name);
+            }
+            Ok(())
+        }
+        Some(Command::Fetch { what, to }) => fetch(what, &to),
         Some(Command::Data {
             command: DataCommand::Inspect { dataset, data },
-        }) => inspect(&dataset, &data),
-        Some(Command::Stats {
-            dataset,
-            data,
-            out,
-            inception,
-        }) => stats(&dataset, &data, &out, &inception, &device),
-        Some(Command::Eval(args)) => eval(args, &device),
+        }) => {
+            let report = sngan::data::inspect(dataset, &data)?;
+            print!("{report}");
+            match report.is_ok() {
+                true => Ok(()),
+                false => bail!("{}: problems found", data.display()),
+            }
+        }
+        Some(Command::WriteConfigs { dir }) => write_configs(&dir),
     }
 }
 
 fn quickstart(device: &Device) -> Result<()> {
-    println!(
-        "sngan quick-start: conditional SNGAN on the embedded MNIST test split ({})",
-        embedded_mnist().display()
-    );
+    println!("sngan quick-start: conditional SNGAN on the MNIST test split embedded in the binary");
     println!("(run `sngan --help` for the other commands)");
-    let summary = train(TrainArgs::default(), device)?;
+    // Run again, it continues (or, finished, just reports) the run directory it left.
+    let args = TrainArgs {
+        resume: true,
+        ..TrainArgs::default()
+    };
+    let summary = train(args, device)?;
     println!("sample grid, one row per class: {}", summary.grid.display());
     let report = mnist_scores(&summary.gan, &device.clone().inner())?;
     println!(
@@ -218,197 +312,102 @@ fn quickstart(device: &Device) -> Result<()> {
     Ok(())
 }
 
-/// The periodic scores of a run: the MNIST yardstick on 10-class conditional MNIST runs, IS
-/// (and FID given reference statistics) with Inception weights.
-fn evaluator(
-    args: &TrainArgs,
-    config: &TrainConfig,
-    device: &Device,
-) -> Result<Option<sngan::train::Evaluator>> {
-    let mut scorers = default_scorers(config, device)?;
-    if args.inception.is_none()
-        && (args.fid_ref.is_some() || args.eval_samples.is_some() || args.protocol.is_some())
-    {
-        bail!(
-            "--fid-ref, --eval-samples and --protocol set up Inception scores: give --inception WEIGHTS too"
-        );
-    }
-    if let Some(weights) = &args.inception {
-        let protocol = protocol(args.protocol.as_deref().unwrap_or("sngan-paper"))?;
-        let reference = args.fid_ref.as_deref().map(Reference::read).transpose()?;
-        let n = args.eval_samples.unwrap_or(protocol.n_fake);
-        let extractor = extractor(weights, device)?;
-        scorers.push(Scorer::inception(extractor, reference, n, protocol, device));
-    }
-    if scorers.is_empty() && args.eval_every.is_some() {
-        bail!(
-            "--eval-every: nothing to score; give --inception WEIGHTS (or train a conditional MNIST run)"
-        );
-    }
-    let every = args.eval_every.unwrap_or(config.checkpoint_every);
-    Ok(sngan::scores::evaluator(scorers, every))
-}
-
-fn protocol(name: &str) -> Result<Protocol> {
-    Protocol::from_name(name).with_context(|| {
-        format!("unknown protocol '{name}': expected sngan-paper, mmgen or studiogan")
-    })
-}
-
-fn train(args: TrainArgs, device: &Device) -> Result<sngan::train::RunSummary> {
+fn train(args: TrainArgs, device: &Device) -> Result<RunSummary> {
     let config = match &args.config {
-        Some(path) => TrainConfig::load(path)
-            .with_context(|| format!("{}: not a training config", path.display()))?,
+        Some(path) => TrainConfig::read(path)?,
         None => sngan::train::experiments::mnist_quickstart(),
-    };
-    let data = match (&args.data, &args.config) {
-        (Some(data), _) => data.clone(),
-        (None, None) => embedded_mnist(),
-        (None, Some(_)) => bail!(
-            "--data PATH is needed: where the {:?} files are",
-            config.data.dataset
-        ),
     };
     let out = args
         .out
-        .clone()
         .unwrap_or_else(|| PathBuf::from("runs").join(&config.name));
+    // Flags first, then the data: a bad flag is reported before a data set is read.
+    let inception = args.inception.map(|weights| InceptionScores {
+        weights,
+        reference: args.fid_ref,
+        samples: args.eval_samples.map(|n| n as usize),
+        protocol: args.protocol.unwrap_or_default(),
+    });
+    let every = args.eval_every.map(|n| n as usize);
     let options = RunOptions {
         stop_at: args.iters,
         resume: args.resume,
-        evaluator: evaluator(&args, &config, &device.clone().inner())?,
+        evaluator: periodic_scores(&config, inception.as_ref(), every, &device.clone().inner())?,
         ..RunOptions::new(out.clone())
     };
+    let source = match (&args.data, &args.config) {
+        (Some(data), _) => config.data.open(data)?,
+        (None, None) => sngan::embedded_source(&config)?,
+        (None, Some(_)) => {
+            return Err(usage(format!(
+                "--data PATH is needed: where the {} files are",
+                config.data.dataset
+            )));
+        }
+    };
     println!("run directory: {}", out.display());
-    let summary = sngan::train::train(&config, &data, &device.clone().autodiff(), &options)?;
+    let summary = sngan::train::train(&config, source, &device.clone().autodiff(), &options)?;
     println!(
-        "done: {} G steps, loss_d {:.4}, loss_g {:.4}, {:.0} real images/s; checkpoint {}",
+        "done: {} G steps, loss_d {:.4}, loss_g {:.4}, {:.0} real images/s ({:.1}% of the time waiting for data); checkpoint {}",
         summary.step,
         summary.last.loss_d,
         summary.last.loss_g,
         summary.images_per_second,
+        100.0 * summary.data_wait.as_secs_f64() / summary.elapsed.as_secs_f64().max(1e-9),
         summary.checkpoint.display()
     );
     Ok(summary)
 }
 
-fn sample(args: SampleArgs, device: &Device) -> Result<()> {
-    let config_path = args.run.join("config.json");
-    let config = TrainConfig::load(&config_path)
-        .with_context(|| format!("{}: not a run directory", args.run.display()))?;
-    let ckpt = sngan::train::latest(&args.run.join("checkpoints"))?
-        .with_context(|| format!("{}: no checkpoint yet", args.run.display()))?;
-    let weights = [ckpt.join("ema.bpk"), ckpt.join("g.bpk")]
-        .into_iter()
-        .find(|p| p.exists())
-        .context("checkpoint without weights")?;
-    let bytes = std::fs::read(&weights).with_context(|| weights.display().to_string())?;
-    let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes))
-        .map_err(|e| anyhow::anyhow!("{}: {e}", weights.display()))?;
-    let g = config.generator.init(device).valid().load_record(record);
-    let mut rng = sngan::train::HostRng::new(args.seed);
-    let n = match args.interpolate {
-        Some(rows) => rows * INTERP_STEPS,
-        None => args.n,
-    };
-    let args = SampleArgs { n, ..args };
-    let z = match args.truncation {
-        Some(t) => {
-            sngan::models::biggan::sample_latents(args.n, config.generator.z_dim(), Some(t), device)
-        }
-        None => rng.latents(args.n, config.generator.z_dim(), device),
-    };
-    let z = match args.interpolate {
-        Some(rows) => interpolate_latents(z, rows),
-        None => z,
-    };
-    let y = match (config.generator.n_classes(), args.class) {
-        (Some(n), Some(k)) if k < n => Some(Tensor::<1, Int>::full([args.n], k as i64, device)),
-        (Some(n), Some(k)) => bail!("--class {k}: the run has {n} classes"),
-        // An interpolation keeps one class per row.
-        (Some(n), None) if args.interpolate.is_some() => {
-            let rows = args.n / INTERP_STEPS;
-            let per_row = rng.classes(rows, n, device).reshape([rows, 1]);
-            Some(per_row.repeat_dim(1, INTERP_STEPS).reshape([args.n]))
-        }
-        (Some(n), None) => Some(rng.classes(args.n, n, device)),
-        (None, Some(_)) => bail!("--class given, but the run is unconditional"),
-        (None, None) => None,
-    };
-    let images = g.forward(z, y);
-    if let Some(grid) = &args.grid {
-        let n = args.n.min(100);
-        sngan::train::save_grid(images.clone().narrow(0, 0, n), 10, grid)?;
-        println!("grid: {}", grid.display());
+fn open_run(dir: &Path) -> Result<Run> {
+    let run = Run::open(dir)?;
+    for warning in run.warnings() {
+        eprintln!("warning: {warning}");
     }
-    if let Some(out) = &args.out {
-        write_uint8_nhwc(images, out)?;
-        println!("samples: {}", out.display());
-    }
-    Ok(())
+    Ok(run)
 }
 
 /// Steps per interpolation row (both ends included).
 const INTERP_STEPS: usize = 10;
 
-/// `rows` linear paths of [`INTERP_STEPS`] latents, from the first latent of each row's pair to
-/// the second: `z = (1 - t) z0 + t z1`, `t = 0, 1/9, ..., 1`.
-///
-/// # Shapes
-/// - `z`: `[rows * INTERP_STEPS, z_dim]` (only the first `2 * rows` are used)
-/// - output: `[rows * INTERP_STEPS, z_dim]`, row-major
-fn interpolate_latents(z: Tensor<2>, rows: usize) -> Tensor<2> {
-    let [_, z_dim] = z.dims();
-    let device = z.device();
-    let ends = z.narrow(0, 0, 2 * rows).reshape([rows, 2, z_dim]);
-    let (z0, z1) = (ends.clone().narrow(1, 0, 1), ends.narrow(1, 1, 1)); // [rows, 1, z_dim]
-    let t: Vec<f32> = (0..INTERP_STEPS)
-        .map(|i| i as f32 / (INTERP_STEPS - 1) as f32)
-        .collect();
-    let t = Tensor::<1>::from_floats(t.as_slice(), &device).reshape([1, INTERP_STEPS, 1]);
-    let path = z0.clone() + (z1 - z0) * t; // [rows, steps, z_dim]
-    path.reshape([rows * INTERP_STEPS, z_dim])
-}
-
-fn write_uint8_nhwc(images: Tensor<4>, path: &Path) -> Result<()> {
-    let (bytes, [n, h, w, c]) = to_uint8_nhwc(images)?;
-    let shape = [n as u64, h as u64, w as u64, c as u64];
-    let tmp = path.with_extension("partial");
-    {
-        let file = std::io::BufWriter::new(
-            std::fs::File::create(&tmp).with_context(|| tmp.display().to_string())?,
-        );
-        match path.extension().and_then(|e| e.to_str()) {
-            Some("npy") => {
-                let mut writer = npyz::WriteOptions::<u8>::new()
-                    .default_dtype()
-                    .shape(&shape)
-                    .writer(file)
-                    .begin_nd()?;
-                writer.extend(bytes)?;
-                writer.finish()?;
-            }
-            Some("npz") => {
-                let mut npz = npyz::npz::NpzWriter::new(file);
-                let mut writer = npz
-                    .array("x", Default::default())?
-                    .dtype(npyz::DType::new_scalar("|u1".parse().expect("u1 type")))
-                    .shape(&shape)
-                    .begin_nd()?;
-                writer.extend(bytes)?;
-                writer.finish()?;
-            }
-            _ => bail!("{}: samples go to a .npz or .npy file", path.display()),
-        }
+fn sample(args: SampleArgs, device: &Device) -> Result<()> {
+    let run = open_run(&args.run)?;
+    let per_row = match args.interpolate {
+        Some(_) => INTERP_STEPS,
+        None => 10,
+    };
+    let spec = SampleSpec {
+        n: args
+            .interpolate
+            .map_or(args.n as usize, |rows| rows as usize * INTERP_STEPS),
+        seed: args.seed,
+        latents: match args.interpolate {
+            Some(_) => Latents::Interpolated {
+                steps: INTERP_STEPS,
+            },
+            None => Latents::Independent,
+        },
+        classes: match (args.class, args.interpolate) {
+            (Some(k), _) => Classes::Fixed(k),
+            (None, Some(_)) => Classes::RandomRows { per_row },
+            (None, None) => Classes::Random,
+        },
+        truncation: args.truncation,
+        resize: None,
+    };
+    spec.validate(&run.config().generator)
+        .map_err(|e| usage(format!("--{e}")))?;
+    let images = run.sample(&spec, &device.clone().inner())?;
+    if let Some(grid) = &args.grid {
+        let mut first = images.clone();
+        let n = images.len().min(100);
+        first.pixels.truncate(n * images.image_len());
+        first.labels.truncate(n);
+        sngan::train::save_grid(&first, per_row, grid)?;
+        println!("grid: {}", grid.display());
     }
-    std::fs::rename(&tmp, path).with_context(|| path.display().to_string())?;
-    Ok(())
-}
-
-fn models(device: &Device) -> Result<()> {
-    for preset in presets() {
-        let (g, d) = preset.count(device);
-        println!("{}  G={g}  D={d}", preset.name);
+    if let Some(out) = &args.out {
+        images.write(out)?;
+        println!("samples: {}", out.display());
     }
     Ok(())
 }
@@ -418,61 +417,44 @@ fn write_configs(dir: &Path) -> Result<()> {
     for config in sngan::train::experiments::all() {
         let path = dir.join(format!("{}.json", config.name));
         let json = serde_json::to_string_pretty(&config)? + "\n";
-        sngan::train::write_atomic(&path, json.as_bytes())?;
+        sngan::core::write_atomic(&path, json.as_bytes())?;
         println!("{}", path.display());
     }
     Ok(())
 }
 
-fn fetch(what: &str, to: &Path) -> Result<()> {
-    if what == "inception" {
-        let path = sngan::metrics::fetch_inception(to, None)?;
-        println!("{}", path.display());
-        return Ok(());
-    }
-    let dataset: sngan::data::DatasetName = what.parse()?;
-    for fetched in sngan::data::fetch(dataset, to, sngan::data::FetchOptions::default())? {
-        println!("{fetched:?}");
-    }
-    Ok(())
-}
-
-fn inspect(dataset: &str, data: &Path) -> Result<()> {
-    let report = sngan::data::inspect(dataset.parse()?, data)?;
-    print!("{report}");
-    if !report.is_ok() {
-        bail!("{}: problems found", data.display());
-    }
-    Ok(())
-}
-
-fn extractor(weights: &Path, device: &Device) -> Result<sngan::metrics::InceptionExtractor> {
-    let model = sngan::metrics::load_fid_inception(weights, device)?;
-    Ok(sngan::metrics::InceptionExtractor::new(
-        model,
-        sngan::metrics::Preprocess::TfExact,
-        device,
-    ))
-}
-
-fn stats(dataset: &str, data: &Path, out: &Path, inception: &Path, device: &Device) -> Result<()> {
-    let source = sngan::data::open(dataset.parse()?, data, &sngan::data::OpenOptions::default())?;
-    let ex = extractor(inception, device)?;
-    let mut builder = sngan::metrics::StatsBuilder::new(&ex, false);
-    let [h, w, c] = source.shape();
-    let mut buf = vec![0u8; h * w * c];
-    for lo in (0..source.len()).step_by(500) {
-        let hi = (lo + 500).min(source.len());
-        let mut chunk = Vec::with_capacity((hi - lo) * buf.len());
-        for i in lo..hi {
-            source.load_into(i, &mut buf)?;
-            chunk.extend_from_slice(&buf);
+fn fetch(what: Fetch, to: &Path) -> Result<()> {
+    match what {
+        Fetch::Inception => println!("{}", sngan::metrics::fetch_inception(to, None)?.display()),
+        Fetch::Dataset(dataset) => {
+            for fetched in sngan::data::fetch(dataset, to, sngan::data::FetchOptions::default())? {
+                println!("{}", fetched.path.display());
+            }
         }
-        builder.push(sngan::metrics::ImagesRef::new(&chunk, [hi - lo, h, w, c])?)?;
-        eprintln!("{hi}/{} images", source.len());
     }
-    builder.finish()?.write(out)?;
-    println!("{}", out.display());
+    Ok(())
+}
+
+fn stats(args: StatsArgs, device: &Device) -> Result<()> {
+    let data = match (&args.config, args.dataset) {
+        (Some(path), _) => TrainConfig::read(path)?.data,
+        (None, Some(dataset)) => DataConfig::new(dataset),
+        (None, None) => return Err(usage("give --config X.json or --dataset NAME")),
+    };
+    let source = data.open(&args.data)?;
+    let [h, w, c] = source.shape();
+    eprintln!(
+        "{} {} at {h}x{w}x{c}: {} images",
+        data.dataset,
+        data.split().name(),
+        source.len()
+    );
+    let ex = fid_extractor(&args.inception, device)?;
+    let reference = reference_stats(source.as_ref(), &ex, args.keep_features, |done, all| {
+        eprintln!("{done}/{all} images")
+    })?;
+    reference.write(&args.out)?;
+    println!("{}", args.out.display());
     Ok(())
 }
 
@@ -481,31 +463,34 @@ fn eval(args: EvalArgs, device: &Device) -> Result<()> {
         println!("FID {}", sngan::metrics::fid_from_files(a, b)?);
         return Ok(());
     }
-    let samples = args
-        .samples
-        .as_ref()
-        .context("give --samples FILE (or --stats A.npz --ref B.npz)")?;
-    let fake = sngan::metrics::Images::read(samples)?;
-    let metrics = Metric::parse_list(&args.metrics)?;
-    let protocol = protocol(&args.protocol)?;
+    let Some(samples) = &args.samples else {
+        return Err(usage("give --samples FILE (or --stats A.npz --ref B.npz)"));
+    };
+    let fake = Images::read(samples)?;
     let reference = args.reference.as_deref().map(Reference::read).transpose()?;
     let ex = args
         .inception
         .as_ref()
-        .map(|w| extractor(w, device))
+        .map(|w| fid_extractor(w, device))
         .transpose()?;
-    let mnist = match metrics.contains(&Metric::Mnist) {
+    let mnist = match args.metrics.contains(&Metric::Mnist) {
         true => Some(mnist_yardstick(device)?),
         false => None,
     };
+    // Conditional samples carry the classes they were drawn for: the yardstick checks them.
+    let labels: Option<Vec<u8>> = fake
+        .labels
+        .iter()
+        .map(|l| l.and_then(|k| u8::try_from(k).ok()))
+        .collect();
     let report = sngan::metrics::evaluate(
         ex.as_ref(),
         fake.view(),
         reference.as_ref(),
-        &metrics,
-        &protocol,
+        &args.metrics,
+        &args.protocol,
         mnist.map(|(y, r)| (y, r)),
-        None,
+        labels.as_deref(),
     )?;
     println!("{report}");
     Ok(())

@@ -13,7 +13,7 @@ use std::time::Instant;
 use burn::prelude::*;
 use sngan_data::{
     CelebA, CelebaCrop, CelebaSplit, Cifar100Label, CifarVariant, Filter, Image, ImageSource,
-    Images, NpyFolder, Resizer, host_batch, npy_bytes, parse_cifar_binary,
+    Images, NpyFolder, Resizer, host_batch, parse_cifar_binary,
 };
 
 fn rounds() -> usize {
@@ -138,7 +138,7 @@ fn main() {
         let px: Vec<u8> = (0..128 * 128 * 3).map(|_| noise.next()).collect();
         std::fs::write(
             class.join(format!("{k}.npy")),
-            npy_bytes(&Image::new(128, 128, 3, px)),
+            Image::new(128, 128, 3, px).to_array().to_npy(),
         )
         .expect("npy");
     }

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use flate2::read::GzDecoder;
 
 use crate::error::{DataError, Result, io, member, show};
+use sngan_core::CoreError;
 
 /// Whether `path` starts with the gzip magic `1f 8b`.
 pub(crate) fn is_gzip(path: &Path) -> Result<bool> {
@@ -34,15 +35,19 @@ fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
 
 /// Reads a whole file, gunzipping it when it starts with the gzip magic.
 pub(crate) fn read_maybe_gz(path: &Path) -> Result<Vec<u8>> {
-    let gz = is_gzip(path)?;
-    let f = File::open(path).map_err(io(show(path)))?;
+    let bytes = std::fs::read(path).map_err(io(show(path)))?;
+    gunzip_maybe(bytes, &show(path))
+}
+
+/// `bytes` gunzipped when they start with the gzip magic, else as they are; `name` labels errors.
+pub(crate) fn gunzip_maybe(bytes: Vec<u8>, name: &str) -> Result<Vec<u8>> {
+    if !bytes.starts_with(&[0x1f, 0x8b]) {
+        return Ok(bytes);
+    }
     let mut out = Vec::new();
-    let res = if gz {
-        GzDecoder::new(BufReader::new(f)).read_to_end(&mut out)
-    } else {
-        BufReader::new(f).read_to_end(&mut out)
-    };
-    res.map_err(|e| gzip_error(show(path), gz, e))?;
+    GzDecoder::new(bytes.as_slice())
+        .read_to_end(&mut out)
+        .map_err(|e| gzip_error(name.into(), true, e))?;
     Ok(out)
 }
 
@@ -54,13 +59,13 @@ pub(crate) fn gzip_error(path: String, gz: bool, e: io::Error) -> DataError {
             io::ErrorKind::UnexpectedEof | io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData
         )
     {
-        DataError::Truncated {
+        DataError::Core(CoreError::Truncated {
             path,
             expected: "a complete gzip stream".into(),
             found: format!("it ends early or is corrupt ({e}); re-download it"),
-        }
+        })
     } else {
-        DataError::Io { path, source: e }
+        DataError::Core(CoreError::Io { path, source: e })
     }
 }
 
@@ -149,7 +154,7 @@ impl Store {
     ///
     /// Fails with [`DataError::Missing`] (listing what is there) when one of the first
     /// `n_required` names is absent, and with
-    /// [`DataError::Truncated`] when a member is shorter than its header says.
+    /// [`CoreError::Truncated`] when a member is shorter than its header says.
     pub(crate) fn visit(
         &self,
         names: &[String],
@@ -236,7 +241,7 @@ impl Store {
                 truncated: false,
             };
             let stop = f(&name, &mut r).map_err(|e| match e {
-                DataError::Io { path, source } => gzip_error(path, gz, source),
+                DataError::Core(CoreError::Io { path, source }) => gzip_error(path, gz, source),
                 e => e,
             })?;
             // Members the caller skipped or only partly read must still be complete: the tar
@@ -263,22 +268,22 @@ fn tar_error(path: &Path, gz: bool, e: io::Error) -> DataError {
     if e.kind() == io::ErrorKind::UnexpectedEof || gz {
         gzip_error(show(path), gz, e)
     } else {
-        DataError::Format {
+        DataError::Core(CoreError::Format {
             path: show(path),
             expected: "a tar archive".into(),
             found: format!("an unreadable tar header ({e})"),
-        }
+        })
     }
 }
 
-/// Replaces an error caused by a short member with a [`DataError::Truncated`] naming it.
+/// Replaces an error caused by a short member with a [`CoreError::Truncated`] naming it.
 fn truncation(e: DataError, r: &MemberReader<'_>, label: String) -> DataError {
     if r.truncated {
-        DataError::Truncated {
+        DataError::Core(CoreError::Truncated {
             path: label,
             expected: format!("{} bytes (tar header)", r.size),
             found: format!("{} bytes", r.read),
-        }
+        })
     } else {
         e
     }

@@ -11,10 +11,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use burn::data::dataloader::batcher::Batcher;
 use burn::prelude::*;
 use rayon::prelude::*;
+
+use sngan_core::SplitMix64;
 
 use crate::error::{DataError, Result};
 use crate::source::{ImageItem, ImageSource};
@@ -140,47 +143,6 @@ pub fn host_batch(
     })
 }
 
-// ---------------------------------------------------------------------------------------------
-
-/// SplitMix64 (Steele, Lea, Flood 2014): a small seeded generator, enough for shuffles and coin
-/// flips, identical on every platform.
-#[derive(Clone, Debug)]
-pub struct SplitMix64(u64);
-
-impl SplitMix64 {
-    /// A generator from `seed`.
-    pub fn new(seed: u64) -> Self {
-        Self(seed)
-    }
-
-    /// Next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n` (Lemire's multiply-shift; bias below 2^-32 for any `n` here).
-    pub fn below(&mut self, n: usize) -> usize {
-        ((self.next_u64() as u128 * n as u128) >> 64) as usize
-    }
-
-    /// A fair coin.
-    pub fn coin(&mut self) -> bool {
-        self.next_u64() >> 63 == 1
-    }
-
-    /// Fisher-Yates shuffle.
-    pub fn shuffle<T>(&mut self, v: &mut [T]) {
-        for i in (1..v.len()).rev() {
-            let j = self.below(i + 1);
-            v.swap(i, j);
-        }
-    }
-}
-
 /// How an endless sampler picks images.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Sampling {
@@ -297,6 +259,14 @@ impl Sampler {
         }
     }
 
+    /// Draws and drops `batches` batches: the index stream continues as if they had been read
+    /// (how a resumed run takes up the data order where its checkpoint left it).
+    pub fn skip(&mut self, batches: u64) {
+        for _ in 0..batches {
+            self.next_batch();
+        }
+    }
+
     /// The next batch's indices and flip flags (empty if the source is empty).
     pub fn next_batch(&mut self) -> (Vec<usize>, Vec<bool>) {
         if self.len == 0 {
@@ -319,6 +289,7 @@ pub struct GanLoader {
     device: Device,
     worker: Option<JoinHandle<()>>,
     failed: bool,
+    waited: Duration,
 }
 
 impl GanLoader {
@@ -328,6 +299,18 @@ impl GanLoader {
         config: LoaderConfig,
         device: &Device,
     ) -> Result<Self> {
+        let sampler = Sampler::new(source.len(), config);
+        Self::from_sampler(source, sampler, device)
+    }
+
+    /// Starts decoding the batches `sampler` draws next (a resumed run passes its sampler
+    /// advanced with [`Sampler::skip`], so the data order continues exactly).
+    pub fn from_sampler(
+        source: Arc<dyn ImageSource>,
+        sampler: Sampler,
+        device: &Device,
+    ) -> Result<Self> {
+        let config = sampler.config;
         if source.is_empty() || config.batch_size == 0 {
             return Err(DataError::Invalid {
                 what: "GAN loader".into(),
@@ -338,14 +321,21 @@ impl GanLoader {
         let (tx, rx) = sync_channel(config.prefetch.max(1));
         let worker = std::thread::Builder::new()
             .name("sngan-data-loader".into())
-            .spawn(move || produce(source, config, tx))
+            .spawn(move || produce(source, sampler, tx))
             .map_err(crate::error::io("GAN loader thread"))?;
         Ok(Self {
             rx,
             device: device.clone(),
             worker: Some(worker),
             failed: false,
+            waited: Duration::ZERO,
         })
+    }
+
+    /// Time the consumer has spent waiting for batches in [`next_batch`](Self::next_batch):
+    /// near zero while decoding keeps ahead of the training step.
+    pub fn waited(&self) -> Duration {
+        self.waited
     }
 
     /// The next batch, or `None` once an error has been returned.
@@ -353,7 +343,10 @@ impl GanLoader {
         if self.failed {
             return None;
         }
-        match self.rx.recv() {
+        let start = Instant::now();
+        let received = self.rx.recv();
+        self.waited += start.elapsed();
+        match received {
             Ok(Ok(host)) => Some(Ok(host.into_device(&self.device))),
             Ok(Err(e)) => {
                 self.failed = true;
@@ -367,8 +360,7 @@ impl GanLoader {
     }
 }
 
-fn produce(source: Arc<dyn ImageSource>, config: LoaderConfig, tx: SyncSender<Result<HostBatch>>) {
-    let mut sampler = Sampler::new(source.len(), config);
+fn produce(source: Arc<dyn ImageSource>, mut sampler: Sampler, tx: SyncSender<Result<HostBatch>>) {
     loop {
         let (indices, flips) = sampler.next_batch();
         let batch = host_batch(source.as_ref(), &indices, &flips);

@@ -14,6 +14,7 @@ use crate::decode::decode_rgb;
 use crate::error::{DataError, Result, io, member, show};
 use crate::pipeline::{CelebaCrop, Pipeline};
 use crate::source::{ImageSource, check_index, shape_error};
+use sngan_core::CoreError;
 
 /// Name of the zip on the CelebA site.
 pub const CELEBA_ZIP: &str = "img_align_celeba.zip";
@@ -35,24 +36,6 @@ pub enum CelebaSplit {
     Valid,
     /// Partition 2: 182638-202599.
     Test,
-}
-
-impl std::str::FromStr for CelebaSplit {
-    type Err = DataError;
-
-    fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "all" => Ok(CelebaSplit::All),
-            "train" => Ok(CelebaSplit::Train),
-            "valid" => Ok(CelebaSplit::Valid),
-            "test" => Ok(CelebaSplit::Test),
-            _ => Err(DataError::UnknownSplit {
-                dataset: "CelebA".into(),
-                expected: "all, train, valid, test".into(),
-                found: s.into(),
-            }),
-        }
-    }
 }
 
 impl CelebaSplit {
@@ -195,14 +178,14 @@ fn read_zip_entry(path: &Path, e: &ZipEntry) -> Result<Vec<u8>> {
     let mut f = File::open(path).map_err(io(show(path)))?;
     let file_len = f.metadata().map_err(io(show(path)))?.len();
     if e.data_start + e.compressed > file_len {
-        return Err(DataError::Truncated {
+        return Err(DataError::Core(CoreError::Truncated {
             path: label,
             expected: format!(
                 "{} compressed bytes at offset {}",
                 e.compressed, e.data_start
             ),
             found: format!("a {file_len}-byte zip"),
-        });
+        }));
     }
     f.seek(SeekFrom::Start(e.data_start))
         .map_err(io(label.clone()))?;
@@ -223,19 +206,19 @@ fn read_zip_entry(path: &Path, e: &ZipEntry) -> Result<Vec<u8>> {
         raw
     };
     if bytes.len() as u64 != e.size {
-        return Err(DataError::Truncated {
+        return Err(DataError::Core(CoreError::Truncated {
             path: label,
             expected: format!("{} bytes (zip directory)", e.size),
             found: format!("{} bytes", bytes.len()),
-        });
+        }));
     }
     let crc = crc32fast::hash(&bytes);
     if crc != e.crc32 {
-        return Err(DataError::Format {
+        return Err(DataError::Core(CoreError::Format {
             path: label,
             expected: format!("CRC-32 {:08x} (zip directory)", e.crc32),
             found: format!("{crc:08x} (corrupt member)"),
-        });
+        }));
     }
     Ok(bytes)
 }
@@ -288,17 +271,21 @@ fn index_dir(dir: &Path) -> Result<Backing> {
 
 fn index_zip(path: &Path) -> Result<Backing> {
     let f = File::open(path).map_err(io(show(path)))?;
-    let mut archive = zip::ZipArchive::new(BufReader::new(f)).map_err(|e| DataError::Format {
-        path: show(path),
-        expected: "a zip archive".into(),
-        found: format!("an unreadable one ({e})"),
+    let mut archive = zip::ZipArchive::new(BufReader::new(f)).map_err(|e| {
+        DataError::Core(CoreError::Format {
+            path: show(path),
+            expected: "a zip archive".into(),
+            found: format!("an unreadable one ({e})"),
+        })
     })?;
     let mut entries = Vec::new();
     for i in 0..archive.len() {
-        let zf = archive.by_index_raw(i).map_err(|e| DataError::Format {
-            path: show(path),
-            expected: format!("readable zip entry {i}"),
-            found: e.to_string(),
+        let zf = archive.by_index_raw(i).map_err(|e| {
+            DataError::Core(CoreError::Format {
+                path: show(path),
+                expected: format!("readable zip entry {i}"),
+                found: e.to_string(),
+            })
         })?;
         let name = String::from_utf8_lossy(zf.name_raw()).into_owned();
         if zf.is_dir() || !is_image_name(&name) {
@@ -308,17 +295,19 @@ fn index_zip(path: &Path) -> Result<Backing> {
             CompressionMethod::Stored => false,
             CompressionMethod::Deflated => true,
             other => {
-                return Err(DataError::Format {
+                return Err(DataError::Core(CoreError::Format {
                     path: member(path, &name),
                     expected: "a stored or deflated member".into(),
                     found: format!("compression {other:?}"),
-                });
+                }));
             }
         };
-        let data_start = zf.data_start().ok_or_else(|| DataError::Format {
-            path: member(path, &name),
-            expected: "a local file header".into(),
-            found: "none".into(),
+        let data_start = zf.data_start().ok_or_else(|| {
+            DataError::Core(CoreError::Format {
+                path: member(path, &name),
+                expected: "a local file header".into(),
+                found: "none".into(),
+            })
         })?;
         entries.push(ZipEntry {
             name,
@@ -353,22 +342,22 @@ pub fn read_partition(path: &Path) -> Result<HashMap<String, u8>> {
         }
         let mut it = line.split_whitespace();
         let (Some(name), Some(part), None) = (it.next(), it.next(), it.next()) else {
-            return Err(DataError::Format {
+            return Err(DataError::Core(CoreError::Format {
                 path: format!("{}:{}", show(path), i + 1),
                 expected: "'<image>.jpg <0|1|2>'".into(),
                 found: format!("'{line}'"),
-            });
+            }));
         };
         let part = match part {
             "0" => 0,
             "1" => 1,
             "2" => 2,
             _ => {
-                return Err(DataError::Format {
+                return Err(DataError::Core(CoreError::Format {
                     path: format!("{}:{}", show(path), i + 1),
                     expected: "partition 0, 1 or 2".into(),
                     found: format!("'{part}'"),
-                });
+                }));
             }
         };
         out.insert(name.to_string(), part);

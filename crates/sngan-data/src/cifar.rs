@@ -9,7 +9,8 @@ use serde_pickle::{DeOptions, HashableValue, Value};
 
 use crate::archive::{Store, read_all};
 use crate::error::{DataError, Result, show};
-use crate::image::Images;
+use sngan_core::CoreError;
+use sngan_core::Images;
 
 /// Which CIFAR.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -28,22 +29,6 @@ pub enum CifarSplit {
     Train,
     /// 10,000 images.
     Test,
-}
-
-impl std::str::FromStr for CifarSplit {
-    type Err = DataError;
-
-    fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "train" => Ok(CifarSplit::Train),
-            "test" => Ok(CifarSplit::Test),
-            _ => Err(DataError::UnknownSplit {
-                dataset: "CIFAR".into(),
-                expected: "train, test".into(),
-                found: s.into(),
-            }),
-        }
-    }
 }
 
 /// Which CIFAR-100 label becomes the item's label (CIFAR-10 has only one).
@@ -374,17 +359,17 @@ pub fn parse_binary(
         };
         let found = format!("{} bytes{other}", bytes.len());
         return Err(if expected_records.is_some_and(|n| bytes.len() < n * rec) {
-            DataError::Truncated {
+            DataError::Core(CoreError::Truncated {
                 path: path.into(),
                 expected: expected_txt,
                 found,
-            }
+            })
         } else {
-            DataError::Format {
+            DataError::Core(CoreError::Format {
                 path: path.into(),
                 expected: expected_txt,
                 found,
-            }
+            })
         });
     }
     let n = bytes.len() / rec;
@@ -392,17 +377,17 @@ pub fn parse_binary(
         && n != want
     {
         let e = if n < want {
-            DataError::Truncated {
+            DataError::Core(CoreError::Truncated {
                 path: path.into(),
                 expected: expected_txt,
                 found: format!("{n} records"),
-            }
+            })
         } else {
-            DataError::Format {
+            DataError::Core(CoreError::Format {
                 path: path.into(),
                 expected: expected_txt,
                 found: format!("{n} records"),
-            }
+            })
         };
         return Err(e);
     }
@@ -513,58 +498,64 @@ pub fn parse_python(
     path: &str,
 ) -> Result<Images> {
     let value = serde_pickle::value_from_slice(bytes, DeOptions::new().keep_restore_state())
-        .map_err(|e| DataError::Format {
-            path: path.into(),
-            expected: "a readable pickle".into(),
-            found: e.to_string(),
+        .map_err(|e| {
+            DataError::Core(CoreError::Format {
+                path: path.into(),
+                expected: "a readable pickle".into(),
+                found: e.to_string(),
+            })
         })?;
     if !matches!(value, Value::Dict(_)) {
-        return Err(DataError::Format {
+        return Err(DataError::Core(CoreError::Format {
             path: path.into(),
             expected: "a CIFAR python batch (a pickled dict)".into(),
             found: "a pickle of another type".into(),
-        });
+        }));
     }
-    let data = dict_get(&value, "data").ok_or_else(|| DataError::Format {
-        path: path.into(),
-        expected: "a CIFAR python batch with a 'data' entry".into(),
-        found: "no 'data' entry".into(),
+    let data = dict_get(&value, "data").ok_or_else(|| {
+        DataError::Core(CoreError::Format {
+            path: path.into(),
+            expected: "a CIFAR python batch with a 'data' entry".into(),
+            found: "no 'data' entry".into(),
+        })
     })?;
-    let (shape, raw, fortran) = numpy_array(data).ok_or_else(|| DataError::Format {
-        path: path.into(),
-        expected: "'data' as a numpy uint8 array".into(),
-        found: "another object".into(),
+    let (shape, raw, fortran) = numpy_array(data).ok_or_else(|| {
+        DataError::Core(CoreError::Format {
+            path: path.into(),
+            expected: "'data' as a numpy uint8 array".into(),
+            found: "another object".into(),
+        })
     })?;
     let n = shape.first().copied().unwrap_or(-1);
     if shape.len() != 2 || shape[1] != IMAGE_BYTES as i64 || n < 0 || fortran {
-        return Err(DataError::Format {
+        return Err(DataError::Core(CoreError::Format {
             path: path.into(),
             expected: "'data' of shape (N, 3072) in C order".into(),
             found: format!(
                 "shape {shape:?}{}",
                 if fortran { " in Fortran order" } else { "" }
             ),
-        });
+        }));
     }
     let n = n as usize;
     if raw.len() != n * IMAGE_BYTES {
-        return Err(DataError::Format {
+        return Err(DataError::Core(CoreError::Format {
             path: path.into(),
             expected: format!(
                 "{} bytes of uint8 data for shape ({n}, 3072)",
                 n * IMAGE_BYTES
             ),
             found: format!("{} bytes", raw.len()),
-        });
+        }));
     }
     if let Some(want) = expected_records
         && n != want
     {
-        return Err(DataError::Truncated {
+        return Err(DataError::Core(CoreError::Truncated {
             path: path.into(),
             expected: format!("{want} images"),
             found: format!("{n}"),
-        });
+        }));
     }
     let (key, max) = match (variant, label) {
         (CifarVariant::Cifar10, _) => ("labels", 9),
@@ -574,19 +565,19 @@ pub fn parse_python(
     let list = match dict_get(&value, key) {
         Some(Value::List(items)) => items,
         _ => {
-            return Err(DataError::Format {
+            return Err(DataError::Core(CoreError::Format {
                 path: path.into(),
                 expected: format!("a '{key}' list"),
                 found: "none".into(),
-            });
+            }));
         }
     };
     if list.len() != n {
-        return Err(DataError::Format {
+        return Err(DataError::Core(CoreError::Format {
             path: path.into(),
             expected: format!("'{key}' with {n} entries, one per image"),
             found: format!("{}", list.len()),
-        });
+        }));
     }
     let mut labels = Vec::with_capacity(n);
     for (index, v) in list.iter().enumerate() {

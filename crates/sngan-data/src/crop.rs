@@ -3,7 +3,7 @@
 //! `round()` ties-to-even in torchvision `center_crop`), and the long-edge centre square of
 //! BigGAN (research/data.md sections 5.2, 6.2, 6.3).
 
-use crate::image::Image;
+use sngan_core::Image;
 
 /// A crop rectangle in pixels; `left + width <= image width`, `top + height <= image height`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

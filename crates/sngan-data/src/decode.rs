@@ -3,7 +3,7 @@
 //! grey picture, so a JPEG must end with the EOI marker `FF D9` (research/data.md section 9).
 
 use crate::error::{DataError, Result};
-use crate::image::Image;
+use sngan_core::Image;
 
 /// Whether `bytes` end with a JPEG EOI marker, ignoring trailing `00` padding.
 pub fn jpeg_has_eoi(bytes: &[u8]) -> bool {

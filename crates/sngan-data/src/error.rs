@@ -7,35 +7,6 @@ use std::path::Path;
 /// Everything that can go wrong while reading, checking or fetching a data set.
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
-    /// The operating system refused to open, read or write a file.
-    #[error("{path}: {source}")]
-    Io {
-        /// File (or `archive:member`) being accessed.
-        path: String,
-        /// The underlying error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// A file or member does not have the expected layout (magic, header, record size, shape, dtype).
-    #[error("{path}: expected {expected}, found {found}")]
-    Format {
-        /// File (or `archive:member`).
-        path: String,
-        /// What a valid file has.
-        expected: String,
-        /// What this file has.
-        found: String,
-    },
-    /// A file or member ends before the data its header or format promises.
-    #[error("{path}: truncated: expected {expected}, found {found}")]
-    Truncated {
-        /// File (or `archive:member`).
-        path: String,
-        /// The size the format promises.
-        expected: String,
-        /// The size actually present.
-        found: String,
-    },
     /// A file the requested split needs is absent.
     #[error("{path}: missing {expected} (found: {found})")]
     Missing {
@@ -88,35 +59,15 @@ pub enum DataError {
         /// Actual `WxH`.
         found: String,
     },
-    /// A downloaded file whose digest differs from the published one.
-    #[error(
-        "{path}: {algorithm} {found} does not match the published {expected} (corrupted download)"
-    )]
-    Checksum {
-        /// File that was hashed.
-        path: String,
-        /// `md5` or `sha256`.
-        algorithm: String,
-        /// Published digest.
-        expected: String,
-        /// Digest of the file.
-        found: String,
-    },
-    /// A transfer that failed or ended early.
-    #[error("{url} -> {path}: download failed: expected {expected}, found {found}")]
-    Download {
-        /// The address requested.
-        url: String,
-        /// The file it was going to.
-        path: String,
-        /// What a complete transfer gives.
-        expected: String,
-        /// What happened instead.
-        found: String,
-    },
-    /// A data set name that this crate does not know.
-    #[error("unknown dataset '{found}': expected one of {expected}")]
-    UnknownDataset {
+    /// A file that cannot be read or written, or does not have the layout its reader expects
+    /// (magic, header, record size, shape, dtype) or ends early; a failed download.
+    #[error(transparent)]
+    Core(#[from] sngan_core::CoreError),
+    /// A name (of a data set, a split, a crop) that this crate does not know.
+    #[error("unknown {what} '{found}': expected one of {expected}")]
+    Unknown {
+        /// What was named.
+        what: &'static str,
         /// Accepted names.
         expected: String,
         /// The name given.
@@ -160,24 +111,20 @@ pub(crate) fn member(archive: &Path, member: &str) -> String {
 /// Wraps an I/O error with the file it concerns.
 pub(crate) fn io(path: impl Into<String>) -> impl FnOnce(std::io::Error) -> DataError {
     let path = path.into();
-    move |source| DataError::Io { path, source }
+    move |source| DataError::Core(sngan_core::CoreError::Io { path, source })
 }
 
 impl DataError {
     /// The file (or `archive:member`) the error is about, where there is one.
     pub fn path(&self) -> Option<&str> {
         match self {
-            Self::Io { path, .. }
-            | Self::Format { path, .. }
-            | Self::Truncated { path, .. }
-            | Self::Missing { path, .. }
+            Self::Missing { path, .. }
             | Self::Empty { path, .. }
             | Self::Label { path, .. }
             | Self::Image { path, .. }
-            | Self::TooSmall { path, .. }
-            | Self::Checksum { path, .. }
-            | Self::Download { path, .. } => Some(path),
-            Self::UnknownDataset { .. } | Self::UnknownSplit { .. } | Self::Invalid { .. } => None,
+            | Self::TooSmall { path, .. } => Some(path),
+            Self::Core(e) => e.path(),
+            Self::Unknown { .. } | Self::UnknownSplit { .. } | Self::Invalid { .. } => None,
         }
     }
 }

@@ -1,17 +1,14 @@
-//! Checked downloads, the only network access of the crate (and of the project's libraries):
-//! the canonical archives of MNIST, CIFAR-10/100 (binary versions) and STL-10 (binary),
-//! streamed to a hidden `.part` file with a progress bar while MD5 and SHA-256 are computed,
-//! compared with the published digests (torchvision, tensorflow-datasets; research/data.md
-//! Appendix B), renamed into place, and extracted through a temporary folder. A bad digest, a
-//! broken transfer or a failed extraction leaves no partial file behind.
+//! The data sets' checked downloads: the canonical archives of MNIST, CIFAR-10/100 (binary
+//! versions) and STL-10 (binary) with their published digests (torchvision, tensorflow-datasets;
+//! research/data.md Appendix B), fetched by `sngan_core::download` and extracted through a
+//! temporary folder. A bad digest, a broken transfer or a failed extraction leaves no partial
+//! file behind.
 
 use std::fs::File;
-use std::io::{BufWriter, Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-use md5::{Digest, Md5};
-use sha2::Sha256;
+use sngan_core::{Cleanup, Digests, download};
 
 use crate::DatasetName;
 use crate::error::{DataError, Result, io, show};
@@ -161,85 +158,13 @@ pub fn fetch_remotes(
     remotes.iter().map(|r| fetch_one(r, dir, options)).collect()
 }
 
-/// Hex digests of a file.
-fn digests(path: &Path) -> Result<(String, String)> {
-    let mut f = File::open(path).map_err(io(show(path)))?;
-    let mut md5 = Md5::new();
-    let mut sha = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = f.read(&mut buf).map_err(io(show(path)))?;
-        if n == 0 {
-            break;
-        }
-        md5.update(&buf[..n]);
-        sha.update(&buf[..n]);
-    }
-    Ok((hex(&md5.finalize()), hex(&sha.finalize())))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// The first published digest that `md5`/`sha256` contradict, as (algorithm, expected, found).
-fn mismatch(remote: &Remote, md5: &str, sha256: &str) -> Option<(&'static str, String, String)> {
-    if let Some(want) = &remote.md5
-        && !want.eq_ignore_ascii_case(md5)
-    {
-        return Some(("md5", want.clone(), md5.into()));
-    }
-    if let Some(want) = &remote.sha256
-        && !want.eq_ignore_ascii_case(sha256)
-    {
-        return Some(("sha256", want.clone(), sha256.into()));
-    }
-    None
-}
-
-/// Removes `path` when dropped unless disarmed: no partial file survives an error.
-struct Cleanup(Option<PathBuf>);
-
-impl Cleanup {
-    fn disarm(&mut self) {
-        self.0 = None;
-    }
-}
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        if let Some(p) = self.0.take() {
-            if p.is_dir() {
-                let _ = std::fs::remove_dir_all(&p);
-            } else {
-                let _ = std::fs::remove_file(&p);
-            }
-        }
-    }
-}
-
-fn agent_for(url: &str) -> ureq::Agent {
-    let local = url.starts_with("http://127.0.0.1") || url.starts_with("http://localhost");
-    let mut builder = ureq::Agent::config_builder()
-        .timeout_connect(Some(Duration::from_secs(30)))
-        .timeout_recv_body(Some(Duration::from_secs(120)));
-    if local {
-        // A proxy from the environment must not see (or break) loopback test servers.
-        builder = builder.proxy(None);
-    }
-    ureq::Agent::new_with_config(builder.build())
-}
-
 fn fetch_one(remote: &Remote, dir: &Path, options: FetchOptions) -> Result<Fetched> {
     let target = dir.join(&remote.file);
-    let mut downloaded = 0;
-    let already = target.is_file() && {
-        let (md5, sha) = digests(&target)?;
-        mismatch(remote, &md5, &sha).is_none()
+    let digests = Digests {
+        md5: remote.md5.clone(),
+        sha256: remote.sha256.clone(),
     };
-    if !already {
-        downloaded = download(remote, dir, &target, options.progress)?;
-    }
+    let downloaded = download(&remote.url, &target, &digests, options.progress)?;
     let mut extracted = Vec::new();
     if remote.extract {
         extracted = extract(&target, dir)?;
@@ -254,84 +179,6 @@ fn fetch_one(remote: &Remote, dir: &Path, options: FetchOptions) -> Result<Fetch
     })
 }
 
-fn download(remote: &Remote, dir: &Path, target: &Path, progress: bool) -> Result<u64> {
-    let part = dir.join(format!(".{}.part", remote.file));
-    let mut guard = Cleanup(Some(part.clone()));
-    let fail = |expected: &str, found: String| DataError::Download {
-        url: remote.url.clone(),
-        path: show(target),
-        expected: expected.into(),
-        found,
-    };
-    let mut response = agent_for(&remote.url)
-        .get(&remote.url)
-        .call()
-        .map_err(|e| fail("an HTTP 200 response", e.to_string()))?;
-    let total = response.body().content_length();
-    let bar = if progress {
-        let bar = indicatif::ProgressBar::new(total.unwrap_or(0));
-        if let Ok(style) = indicatif::ProgressStyle::with_template(
-            "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
-        ) {
-            bar.set_style(style.progress_chars("=> "));
-        }
-        bar.set_message(remote.file.clone());
-        bar
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
-    let file = File::create(&part).map_err(io(show(&part)))?;
-    let mut out = BufWriter::with_capacity(1 << 20, file);
-    let mut md5 = Md5::new();
-    let mut sha = Sha256::new();
-    let mut body = response.body_mut().as_reader();
-    let mut buf = vec![0u8; 1 << 16];
-    let mut got: u64 = 0;
-    loop {
-        let n = match body.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => {
-                bar.abandon();
-                let total_txt = total.map_or("the whole body".into(), |t| format!("{t} bytes"));
-                return Err(fail(
-                    &total_txt,
-                    format!("the transfer broke after {got} bytes ({e})"),
-                ));
-            }
-        };
-        out.write_all(&buf[..n]).map_err(io(show(&part)))?;
-        md5.update(&buf[..n]);
-        sha.update(&buf[..n]);
-        got += n as u64;
-        bar.set_position(got);
-    }
-    bar.finish();
-    out.flush().map_err(io(show(&part)))?;
-    drop(out);
-    if let Some(t) = total
-        && t != got
-    {
-        return Err(fail(
-            &format!("{t} bytes (Content-Length)"),
-            format!("{got} bytes"),
-        ));
-    }
-    let (md5, sha) = (hex(&md5.finalize()), hex(&sha.finalize()));
-    if let Some((algorithm, expected, found)) = mismatch(remote, &md5, &sha) {
-        return Err(DataError::Checksum {
-            path: show(target),
-            algorithm: algorithm.into(),
-            expected,
-            found,
-        });
-    }
-    std::fs::rename(&part, target).map_err(io(show(target)))?;
-    guard.disarm();
-    Ok(got)
-}
-
 /// Unpacks a (gzipped) tar into `dir` through a temporary folder; returns the new top-level
 /// entries. Existing entries of the same name are replaced only after a complete extraction.
 fn extract(archive: &Path, dir: &Path) -> Result<Vec<PathBuf>> {
@@ -343,7 +190,7 @@ fn extract(archive: &Path, dir: &Path) -> Result<Vec<PathBuf>> {
     if tmp.exists() {
         std::fs::remove_dir_all(&tmp).map_err(io(show(&tmp)))?;
     }
-    let guard = Cleanup(Some(tmp.clone()));
+    let guard = Cleanup::new(tmp.clone());
     std::fs::create_dir_all(&tmp).map_err(io(show(&tmp)))?;
     let gz = crate::archive::is_gzip(archive)?;
     let file = File::open(archive).map_err(io(show(archive)))?;

@@ -13,10 +13,10 @@ use rayon::prelude::*;
 
 use crate::decode::decode_rgb;
 use crate::error::{DataError, Result, io, member, show};
-use crate::image::Image;
-use crate::npy::parse_npy_u8;
 use crate::pipeline::Pipeline;
 use crate::source::{ImageSource, check_index, shape_error};
+use sngan_core::CoreError;
+use sngan_core::Image;
 
 /// ILSVRC2012 train: classes.
 pub const IMAGENET_CLASSES: usize = 1000;
@@ -192,17 +192,17 @@ impl NpyFolder {
         let (classes, items) = collect(root, &["npy"], "ImageNet npy folder")?;
         if check_counts && (classes.len() != IMAGENET_CLASSES || items.len() != IMAGENET_TRAIN_LEN)
         {
-            return Err(DataError::Format {
+            return Err(DataError::Core(CoreError::Format {
                 path: show(root),
                 expected: format!(
                     "{IMAGENET_CLASSES} classes / {IMAGENET_TRAIN_LEN} images (BSSN ILSVRC2012 layout; disable the count check to use a part)"
                 ),
                 found: format!("{} classes / {} images", classes.len(), items.len()),
-            });
+            }));
         }
         let first = root.join(&items[0].0);
         let bytes = std::fs::read(&first).map_err(io(show(&first)))?;
-        let (shape, _) = parse_npy_u8(&bytes, None, &show(&first))?;
+        let shape = Image::from_npy(&bytes, &show(&first))?.shape();
         Ok(Self {
             root: root.to_path_buf(),
             classes,
@@ -234,8 +234,11 @@ impl ImageSource for NpyFolder {
         check_index(index, self.len());
         let p = self.root.join(&self.items[index].0);
         let bytes = std::fs::read(&p).map_err(io(show(&p)))?;
-        let (_, data) = parse_npy_u8(&bytes, Some(self.shape), &show(&p))?;
-        out.copy_from_slice(&data);
+        let image = Image::from_npy(&bytes, &show(&p))?;
+        if image.shape() != self.shape {
+            return Err(shape_error(show(&p), self.shape, image.shape()));
+        }
+        out.copy_from_slice(&image.pixels);
         Ok(())
     }
     fn describe(&self, index: usize) -> String {
@@ -295,17 +298,17 @@ struct TarMember {
 
 fn tar_format(path: &Path, e: io::Error) -> DataError {
     if e.kind() == io::ErrorKind::UnexpectedEof {
-        DataError::Truncated {
+        DataError::Core(CoreError::Truncated {
             path: show(path),
             expected: "a complete tar archive".into(),
             found: format!("it ends inside a header ({e})"),
-        }
+        })
     } else {
-        DataError::Format {
+        DataError::Core(CoreError::Format {
             path: show(path),
             expected: "a tar archive".into(),
             found: format!("an unreadable header ({e})"),
-        }
+        })
     }
 }
 
@@ -348,11 +351,11 @@ impl TarOfTars {
             let size = entry.header().size().map_err(|e| tar_format(path, e))?;
             let offset = entry.raw_file_position();
             if offset + size > file_len {
-                return Err(DataError::Truncated {
+                return Err(DataError::Core(CoreError::Truncated {
                     path: member(path, &name),
                     expected: format!("{size} bytes (tar header)"),
                     found: format!("{} bytes", file_len.saturating_sub(offset)),
-                });
+                }));
             }
             if name.ends_with(".tar") {
                 inner_tars.push((name, offset, size));
@@ -388,10 +391,12 @@ impl TarOfTars {
             let mut inner = tar::Archive::new(window);
             let entries = inner.entries_with_seek().map_err(io(label.clone()))?;
             for entry in entries {
-                let entry = entry.map_err(|e| DataError::Format {
-                    path: label.clone(),
-                    expected: "a tar of images".into(),
-                    found: format!("an unreadable header ({e})"),
+                let entry = entry.map_err(|e| {
+                    DataError::Core(CoreError::Format {
+                        path: label.clone(),
+                        expected: "a tar of images".into(),
+                        found: format!("an unreadable header ({e})"),
+                    })
                 })?;
                 if !entry.header().entry_type().is_file() {
                     continue;
@@ -400,11 +405,11 @@ impl TarOfTars {
                 let size = entry.header().size().map_err(io(label.clone()))?;
                 let offset = entry.raw_file_position();
                 if offset + size > len {
-                    return Err(DataError::Truncated {
+                    return Err(DataError::Core(CoreError::Truncated {
                         path: format!("{label}:{name}"),
                         expected: format!("{size} bytes (tar header)"),
                         found: format!("{} bytes", len.saturating_sub(offset)),
-                    });
+                    }));
                 }
                 members.push(TarMember {
                     outer: class.clone(),
@@ -499,7 +504,7 @@ pub struct TarImage {
 /// Reads the tar of tars at `path` front to back in one pass (no seeking, no extraction),
 /// decoding `chunk` images at a time in parallel through `pipeline`, and hands each image to
 /// `f` in archive order on the calling thread (where a caller can write BSSN `.npy` files with
-/// [`npy_bytes`]). Returns the number of images. A truncated member or corrupt image stops the
+/// `Image::to_array`). Returns the number of images. A truncated member or corrupt image stops the
 /// pass with its error.
 pub fn stream_tar_of_tars(
     path: &Path,
@@ -546,10 +551,12 @@ pub fn stream_tar_of_tars(
         let outer_label = member(path, &outer_name);
         let mut inner = tar::Archive::new(entry);
         for e in inner.entries().map_err(io(outer_label.clone()))? {
-            let mut e = e.map_err(|err| DataError::Truncated {
-                path: outer_label.clone(),
-                expected: "a complete inner tar".into(),
-                found: format!("an unreadable header ({err})"),
+            let mut e = e.map_err(|err| {
+                DataError::Core(CoreError::Truncated {
+                    path: outer_label.clone(),
+                    expected: "a complete inner tar".into(),
+                    found: format!("an unreadable header ({err})"),
+                })
             })?;
             if !e.header().entry_type().is_file() {
                 continue;
@@ -560,11 +567,11 @@ pub fn stream_tar_of_tars(
             e.read_to_end(&mut bytes)
                 .map_err(io(format!("{outer_label}:{name}")))?;
             if bytes.len() as u64 != size {
-                return Err(DataError::Truncated {
+                return Err(DataError::Core(CoreError::Truncated {
                     path: format!("{outer_label}:{name}"),
                     expected: format!("{size} bytes (tar header)"),
                     found: format!("{} bytes", bytes.len()),
-                });
+                }));
             }
             if has_ext(&name, &IMAGE_EXTENSIONS) {
                 pending.push((class.clone(), name, bytes));

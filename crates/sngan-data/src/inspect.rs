@@ -5,18 +5,18 @@
 use std::fmt;
 use std::path::Path;
 
-use md5::{Digest, Md5};
 use rayon::prelude::*;
+use sngan_core::md5_hex;
 
 use crate::celeba::{CELEBA_LEN, CelebA, CelebaSplit};
 use crate::cifar::{CifarOptions, CifarSplit, CifarVariant, load_cifar};
 use crate::error::{DataError, Result, show};
-use crate::image::Images;
 use crate::mnist::{MnistSplit, load_mnist};
 use crate::pipeline::CelebaCrop;
 use crate::source::ImageSource;
 use crate::stl10::{Stl10Options, Stl10Split, load_stl10};
-use crate::{DatasetName, OpenOptions, open};
+use crate::{DataConfig, DatasetName};
+use sngan_core::Images;
 
 /// Counts of one split.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -126,13 +126,6 @@ impl Default for InspectOptions {
 /// Inspects `dataset` at `path` with default options.
 pub fn inspect(dataset: DatasetName, path: &Path) -> Result<Report> {
     inspect_with(dataset, path, InspectOptions::default())
-}
-
-fn md5_hex(bytes: &[u8]) -> String {
-    Md5::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 fn split_report(split: &str, images: &Images) -> SplitReport {
@@ -253,11 +246,7 @@ pub fn inspect_with(dataset: DatasetName, path: &Path, options: InspectOptions) 
             }
         }
         DatasetName::ImageNet | DatasetName::ImageFolder => {
-            let open_options = OpenOptions {
-                check_counts: false,
-                ..OpenOptions::default()
-            };
-            match open(dataset, path, &open_options) {
+            match DataConfig::new(dataset).open_partial(path) {
                 Ok(src) => {
                     if dataset == DatasetName::ImageNet {
                         count_problem(

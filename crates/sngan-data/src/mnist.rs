@@ -6,9 +6,10 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::archive::read_maybe_gz;
+use crate::archive::{gunzip_maybe, read_maybe_gz};
 use crate::error::{DataError, Result, show};
-use crate::image::Images;
+use sngan_core::CoreError;
+use sngan_core::Images;
 
 /// The two MNIST splits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -37,22 +38,6 @@ impl MnistSplit {
     }
 }
 
-impl std::str::FromStr for MnistSplit {
-    type Err = DataError;
-
-    fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "train" => Ok(MnistSplit::Train),
-            "test" | "t10k" => Ok(MnistSplit::Test),
-            _ => Err(DataError::UnknownSplit {
-                dataset: "MNIST".into(),
-                expected: "train, test".into(),
-                found: s.into(),
-            }),
-        }
-    }
-}
-
 /// MNIST class names (the digits).
 pub const MNIST_CLASSES: [&str; 10] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
 
@@ -61,11 +46,11 @@ pub const MNIST_CLASSES: [&str; 10] = ["0", "1", "2", "3", "4", "5", "6", "7", "
 pub fn parse_idx<'a>(bytes: &'a [u8], ndim: usize, path: &str) -> Result<(Vec<usize>, &'a [u8])> {
     let expected_magic = format!("000008{ndim:02x}");
     if bytes.len() < 4 {
-        return Err(DataError::Truncated {
+        return Err(DataError::Core(CoreError::Truncated {
             path: path.into(),
             expected: "an IDX header of at least 4 bytes".into(),
             found: format!("{} bytes", bytes.len()),
-        });
+        }));
     }
     let magic = &bytes[..4];
     let hex: String = magic.iter().map(|b| format!("{b:02x}")).collect();
@@ -79,19 +64,19 @@ pub fn parse_idx<'a>(bytes: &'a [u8], ndim: usize, path: &str) -> Result<(Vec<us
         } else {
             ""
         };
-        return Err(DataError::Format {
+        return Err(DataError::Core(CoreError::Format {
             path: path.into(),
             expected: format!("IDX magic {expected_magic} (u8, {ndim} dimensions)"),
             found: format!("{hex}{hint}"),
-        });
+        }));
     }
     let header = 4 + 4 * ndim;
     if bytes.len() < header {
-        return Err(DataError::Truncated {
+        return Err(DataError::Core(CoreError::Truncated {
             path: path.into(),
             expected: format!("a {header}-byte IDX header"),
             found: format!("{} bytes", bytes.len()),
-        });
+        }));
     }
     let dims: Vec<usize> = (0..ndim)
         .map(|i| {
@@ -107,17 +92,17 @@ pub fn parse_idx<'a>(bytes: &'a [u8], ndim: usize, path: &str) -> Result<(Vec<us
     if have != want {
         let dims_txt = format!("{dims:?}");
         let e = if have < want {
-            DataError::Truncated {
+            DataError::Core(CoreError::Truncated {
                 path: path.into(),
                 expected: format!("{want} data bytes (header says {dims_txt})"),
                 found: format!("{have}"),
-            }
+            })
         } else {
-            DataError::Format {
+            DataError::Core(CoreError::Format {
                 path: path.into(),
                 expected: format!("{want} data bytes (header says {dims_txt})"),
                 found: format!("{have} (trailing bytes)"),
-            }
+            })
         };
         return Err(e);
     }
@@ -126,8 +111,16 @@ pub fn parse_idx<'a>(bytes: &'a [u8], ndim: usize, path: &str) -> Result<(Vec<us
 
 /// Reads an IDX image file (`[N, rows, cols]` u8), raw or gzipped.
 pub fn read_idx_images(path: &Path) -> Result<Images> {
-    let bytes = read_maybe_gz(path)?;
-    let (dims, data) = parse_idx(&bytes, 3, &show(path))?;
+    idx_images(&read_maybe_gz(path)?, &show(path))
+}
+
+/// Reads an IDX label file (`[N]` u8 in `0..=9`), raw or gzipped.
+pub fn read_idx_labels(path: &Path) -> Result<Vec<u8>> {
+    idx_labels(&read_maybe_gz(path)?, &show(path))
+}
+
+fn idx_images(bytes: &[u8], name: &str) -> Result<Images> {
+    let (dims, data) = parse_idx(bytes, 3, name)?;
     Ok(Images {
         height: dims[1],
         width: dims[2],
@@ -139,20 +132,45 @@ pub fn read_idx_images(path: &Path) -> Result<Images> {
     })
 }
 
-/// Reads an IDX label file (`[N]` u8 in `0..=9`), raw or gzipped.
-pub fn read_idx_labels(path: &Path) -> Result<Vec<u8>> {
-    let bytes = read_maybe_gz(path)?;
-    let name = show(path);
-    let (_, data) = parse_idx(&bytes, 1, &name)?;
+fn idx_labels(bytes: &[u8], name: &str) -> Result<Vec<u8>> {
+    let (_, data) = parse_idx(bytes, 1, name)?;
     if let Some(index) = data.iter().position(|&l| l > 9) {
         return Err(DataError::Label {
-            path: name,
+            path: name.into(),
             index,
             expected: "0..=9".into(),
             found: data[index] as i64,
         });
     }
     Ok(data.to_vec())
+}
+
+/// Labels `images` with `labels` (one per image) as MNIST digits; the names label errors.
+fn labelled(
+    mut images: Images,
+    labels: Vec<u8>,
+    [images_name, labels_name]: [&str; 2],
+) -> Result<Images> {
+    if labels.len() != images.len() {
+        return Err(DataError::Core(CoreError::Format {
+            path: labels_name.into(),
+            expected: format!("{} labels, one per image of {images_name}", images.len()),
+            found: format!("{}", labels.len()),
+        }));
+    }
+    images.labels = labels.into_iter().map(|l| Some(u32::from(l))).collect();
+    images.num_classes = Some(10);
+    images.class_names = MNIST_CLASSES.iter().map(|s| s.to_string()).collect();
+    Ok(images)
+}
+
+/// One MNIST split from the bytes of its image and label IDX files, raw or gzipped (a copy
+/// embedded in a binary, for instance); `name` labels errors.
+pub fn parse_mnist(images: &[u8], labels: &[u8], name: &str) -> Result<Images> {
+    let names = [format!("{name} images"), format!("{name} labels")];
+    let pixels = idx_images(&gunzip_maybe(images.to_vec(), &names[0])?, &names[0])?;
+    let labels = idx_labels(&gunzip_maybe(labels.to_vec(), &names[1])?, &names[1])?;
+    labelled(pixels, labels, [&names[0], &names[1]])
 }
 
 /// Finds `<stem>` or `<stem>.gz` in `root` or in torchvision's `root/MNIST/raw`.
@@ -195,28 +213,18 @@ pub fn load_mnist(root: &Path, split: MnistSplit, check_counts: bool) -> Result<
     let p = split.prefix();
     let images_path = locate(root, &format!("{p}-images-idx3-ubyte"))?;
     let labels_path = locate(root, &format!("{p}-labels-idx1-ubyte"))?;
-    let mut images = read_idx_images(&images_path)?;
-    let labels = read_idx_labels(&labels_path)?;
-    if labels.len() != images.len() {
-        return Err(DataError::Format {
-            path: show(&labels_path),
-            expected: format!(
-                "{} labels, one per image of {}",
-                images.len(),
-                show(&images_path)
-            ),
-            found: format!("{}", labels.len()),
-        });
-    }
+    let (images_name, labels_name) = (show(&images_path), show(&labels_path));
+    let images = labelled(
+        read_idx_images(&images_path)?,
+        read_idx_labels(&labels_path)?,
+        [&images_name, &labels_name],
+    )?;
     if check_counts && images.len() != split.published_len() {
-        return Err(DataError::Format {
-            path: show(&images_path),
+        return Err(DataError::Core(CoreError::Format {
+            path: images_name,
             expected: format!("{} images (published MNIST {p})", split.published_len()),
             found: format!("{}", images.len()),
-        });
+        }));
     }
-    images.labels = labels.into_iter().map(|l| Some(l as u32)).collect();
-    images.num_classes = Some(10);
-    images.class_names = MNIST_CLASSES.iter().map(|s| s.to_string()).collect();
     Ok(images)
 }

@@ -3,10 +3,11 @@
 //! (BSSN `.npy` preprocessing, BigGAN `CenterCropLongEdge` + `Resize`), research/data.md
 //! sections 5.2, 6.2 and 6.3.
 
+use crate::config::{name_of, parse_name};
 use crate::crop::{CropBox, CropRounding, crop};
 use crate::error::{DataError, Result};
-use crate::image::Image;
 use crate::resize::{Filter, Resizer};
+use sngan_core::Image;
 
 /// The crop step of a [`Pipeline`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -72,10 +73,7 @@ impl CelebaCrop {
 
     /// Name of the preset.
     pub fn name(self) -> &'static str {
-        CelebaCrop::ALL
-            .iter()
-            .find(|(c, _)| *c == self)
-            .map_or("", |(_, n)| n)
+        name_of(&Self::ALL, self)
     }
 
     /// Crop + resize to `size x size` as the reference code does it.
@@ -99,15 +97,7 @@ impl std::str::FromStr for CelebaCrop {
     type Err = DataError;
 
     fn from_str(s: &str) -> Result<Self> {
-        CelebaCrop::ALL
-            .iter()
-            .find(|(_, n)| *n == s)
-            .map(|(c, _)| *c)
-            .ok_or_else(|| DataError::Invalid {
-                what: "CelebA crop".into(),
-                expected: CelebaCrop::ALL.map(|(_, n)| n).join(", "),
-                found: s.into(),
-            })
+        parse_name(&Self::ALL, s, "CelebA crop")
     }
 }
 

@@ -7,7 +7,7 @@
 //! coefficients), following research/data.md section 8 and Appendix A; checked against
 //! opencv-python 5.0.0 and Pillow 13.0.0 by the fixtures in `tests/fixtures/resize/`.
 
-use crate::image::Image;
+use sngan_core::Image;
 
 /// Which reference resize to reproduce.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]

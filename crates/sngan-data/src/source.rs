@@ -9,7 +9,8 @@ use burn::data::dataset::{Dataset, DatasetError};
 use rayon::prelude::*;
 
 use crate::error::{DataError, Result};
-use crate::image::{Image, Images};
+use sngan_core::CoreError;
+use sngan_core::{Image, Images};
 
 /// Random access to `len()` images of one shape `[H, W, C]`.
 pub trait ImageSource: Send + Sync {
@@ -204,9 +205,9 @@ pub(crate) fn check_index(index: usize, len: usize) {
 
 /// An error for an image whose decoded shape differs from the source's.
 pub(crate) fn shape_error(name: String, expected: [usize; 3], found: [usize; 3]) -> DataError {
-    DataError::Format {
+    DataError::Core(CoreError::Format {
         path: name,
         expected: format!("a {}x{}x{} image", expected[0], expected[1], expected[2]),
         found: format!("{}x{}x{}", found[0], found[1], found[2]),
-    }
+    })
 }

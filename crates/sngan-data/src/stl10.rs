@@ -12,8 +12,9 @@ use rayon::prelude::*;
 
 use crate::archive::{MemberReader, Store, read_all};
 use crate::error::{DataError, Result, show};
-use crate::image::Images;
 use crate::resize::{Filter, Resizer};
+use sngan_core::CoreError;
+use sngan_core::Images;
 
 /// Side of an STL-10 image.
 pub const STL10_SIDE: usize = 96;
@@ -43,15 +44,6 @@ pub enum Stl10Split {
 }
 
 impl Stl10Split {
-    /// Every split with its name.
-    pub const ALL: [(Stl10Split, &'static str); 5] = [
-        (Stl10Split::Train, "train"),
-        (Stl10Split::Test, "test"),
-        (Stl10Split::Unlabeled, "unlabeled"),
-        (Stl10Split::TrainUnlabeled, "train+unlabeled"),
-        (Stl10Split::TrainTest, "train+test"),
-    ];
-
     fn parts(self) -> &'static [Part] {
         match self {
             Stl10Split::Train => &[Part::Train],
@@ -60,22 +52,6 @@ impl Stl10Split {
             Stl10Split::TrainUnlabeled => &[Part::Train, Part::Unlabeled],
             Stl10Split::TrainTest => &[Part::Train, Part::Test],
         }
-    }
-}
-
-impl std::str::FromStr for Stl10Split {
-    type Err = DataError;
-
-    fn from_str(s: &str) -> Result<Self> {
-        Stl10Split::ALL
-            .iter()
-            .find(|(_, n)| *n == s)
-            .map(|(sp, _)| *sp)
-            .ok_or_else(|| DataError::UnknownSplit {
-                dataset: "STL-10".into(),
-                expected: Stl10Split::ALL.map(|(_, n)| n).join(", "),
-                found: s.into(),
-            })
     }
 }
 
@@ -210,7 +186,7 @@ pub fn load_stl10(root: &Path, split: Stl10Split, options: Stl10Options) -> Resu
             let y = labels[li].take().unwrap_or_default();
             let y_name = store.label(&names[parts.len() + li]);
             if y.len() != imgs.len() {
-                return Err(DataError::Format {
+                return Err(DataError::Core(CoreError::Format {
                     path: y_name,
                     expected: format!(
                         "{} labels, one per image of {}",
@@ -218,7 +194,7 @@ pub fn load_stl10(root: &Path, split: Stl10Split, options: Stl10Options) -> Resu
                         store.label(&names[k])
                     ),
                     found: format!("{}", y.len()),
-                });
+                }));
             }
             for (index, (&l, slot)) in y.iter().zip(imgs.labels.iter_mut()).enumerate() {
                 if !(1..=10).contains(&l) {
@@ -272,31 +248,31 @@ fn read_x(
         )
     };
     if !size.is_multiple_of(IMAGE_BYTES) || size == 0 {
-        return Err(DataError::Format {
+        return Err(DataError::Core(CoreError::Format {
             path: label.into(),
             expected: match expected {
                 Some(e) => want_txt(e),
                 None => format!("a whole number of {IMAGE_BYTES}-byte STL-10 images"),
             },
             found: format!("{size} bytes"),
-        });
+        }));
     }
     if let Some(e) = expected
         && n != e
     {
         let found = format!("{n} images");
         return Err(if n < e {
-            DataError::Truncated {
+            DataError::Core(CoreError::Truncated {
                 path: label.into(),
                 expected: want_txt(e),
                 found,
-            }
+            })
         } else {
-            DataError::Format {
+            DataError::Core(CoreError::Format {
                 path: label.into(),
                 expected: want_txt(e),
                 found,
-            }
+            })
         });
     }
     let out_bytes = side * side * 3;

@@ -7,8 +7,8 @@
 use std::time::Instant;
 
 use burn::prelude::*;
+use sngan_core::SplitMix64;
 use sngan_metrics::inception::hash_init;
-use sngan_metrics::kid::SplitMix64;
 use sngan_metrics::{FidReference, Images, InceptionExtractor, Preprocess, StatsAccumulator};
 
 const BATCH: usize = 16;
@@ -27,7 +27,7 @@ fn timed(f: impl FnOnce()) -> f64 {
 
 fn main() {
     let device = Device::flex();
-    let mut rng = SplitMix64(1);
+    let mut rng = SplitMix64::new(1);
 
     // Inception: 16 uint8 32x32 RGB images per batch, as CIFAR-10 samples arrive.
     let model = hash_init(&device).expect("hash-init weights");
@@ -35,7 +35,7 @@ fn main() {
     let data: Vec<u8> = (0..BATCH * 32 * 32 * 3)
         .map(|_| (rng.next_u64() >> 56) as u8)
         .collect();
-    let images = Images::new(data, [BATCH, 32, 32, 3]).expect("shape");
+    let images = Images::from_nhwc(data, [BATCH, 32, 32, 3]).expect("shape");
     ex.extract(images.view()).expect("warm-up");
     let t: Vec<f64> = (0..ROUNDS)
         .map(|_| timed(|| drop(ex.extract(images.view()).expect("extract"))))

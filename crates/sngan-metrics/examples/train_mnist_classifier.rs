@@ -15,7 +15,7 @@ use burn::module::Module;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::prelude::*;
-use sngan_metrics::kid::SplitMix64;
+use sngan_core::SplitMix64;
 use sngan_metrics::mnist::{MnistClassifier, MnistClassifierConfig, MnistYardstick};
 use sngan_metrics::{Images, ImagesRef};
 
@@ -46,7 +46,8 @@ fn read_idx_gz(path: &Path) -> (Vec<usize>, Vec<u8>) {
 fn load(dir: &Path, split: &str) -> (Images, Vec<u8>) {
     let (dims, pixels) = read_idx_gz(&dir.join(format!("{split}-images-idx3-ubyte.gz")));
     let (_, labels) = read_idx_gz(&dir.join(format!("{split}-labels-idx1-ubyte.gz")));
-    let images = Images::new(pixels, [dims[0], dims[1], dims[2], 1]).expect("IDX image shape");
+    let images =
+        Images::from_nhwc(pixels, [dims[0], dims[1], dims[2], 1]).expect("IDX image shape");
     (images, labels)
 }
 
@@ -94,14 +95,18 @@ fn main() {
 
     let (train, train_labels) = load(&dir, "train");
     let (test, test_labels) = load(&dir, "t10k");
-    println!("train {:?}, test {:?}", train.shape, test.shape);
+    println!(
+        "train {:?}, test {:?}",
+        train.view().shape(),
+        test.view().shape()
+    );
 
     let device = Device::flex().autodiff();
     device.seed(20180216);
     let mut model: MnistClassifier = MnistClassifierConfig::new().init(&device);
     let mut opt = AdamConfig::new().with_epsilon(1e-8).init();
     let loss_fn = CrossEntropyLossConfig::new().init(&device);
-    let mut rng = SplitMix64(7);
+    let mut rng = SplitMix64::new(7);
     let bs = 64;
     let start = Instant::now();
     for epoch in 0..epochs {
@@ -110,7 +115,7 @@ fn main() {
         } else {
             1e-3
         };
-        let order = rng.choose(train.shape[0], train.shape[0]);
+        let order = rng.choose(train.len(), train.len());
         let mut running = 0.0;
         for (step, idx) in order.chunks(bs).enumerate() {
             let (x, y) = batch(train.view(), &train_labels, idx, &device);

@@ -16,16 +16,6 @@ pub enum MetricsError {
         #[source]
         source: std::io::Error,
     },
-    /// A `.npz`/`.npy` file lacks an array the reader needs.
-    #[error("{path}: expected an array named `{name}`, found only [{found}]")]
-    MissingArray {
-        /// The file.
-        path: PathBuf,
-        /// The array that was looked for.
-        name: String,
-        /// The arrays the file holds, comma-separated.
-        found: String,
-    },
     /// An array has the wrong shape.
     #[error("{path}: expected `{name}` of shape {expected}, found {found:?}")]
     Shape {
@@ -37,18 +27,6 @@ pub enum MetricsError {
         expected: String,
         /// The shape found.
         found: Vec<u64>,
-    },
-    /// An array has a dtype this reader does not accept.
-    #[error("{path}: expected `{name}` as {expected}, found dtype {found}")]
-    DType {
-        /// The file.
-        path: PathBuf,
-        /// The array.
-        name: String,
-        /// The accepted dtypes, in words.
-        expected: String,
-        /// The dtype found, as numpy spells it.
-        found: String,
     },
     /// A file is not in the format its reader expects (bad zip, bad npy header, bad pickle).
     #[error("{path}: expected {expected}, found {found}")]
@@ -72,24 +50,9 @@ pub enum MetricsError {
         /// What went wrong: missing keys, shape mismatches.
         found: String,
     },
-    /// A downloaded file does not have the published checksum.
-    #[error("{url}: expected SHA-256 starting with {expected}, found {found}")]
-    Checksum {
-        /// Where it came from.
-        url: String,
-        /// The expected hash (or hash prefix), lowercase hex.
-        expected: String,
-        /// The hash of what arrived.
-        found: String,
-    },
-    /// A download failed.
-    #[error("{url}: expected HTTP 200 with the file, found {found}")]
-    Http {
-        /// The address.
-        url: String,
-        /// What happened instead.
-        found: String,
-    },
+    /// An array file, download or atomic write error from `sngan-core` (each names its file).
+    #[error(transparent)]
+    Core(#[from] sngan_core::CoreError),
     /// Inputs to a metric do not fit it (too few samples, mismatched dimensions, non-finite values).
     #[error("{metric}: expected {expected}, found {found}")]
     Input {

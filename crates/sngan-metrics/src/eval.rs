@@ -9,15 +9,15 @@ use std::str::FromStr;
 use crate::error::{MetricsError, Result};
 use crate::features::Features;
 use crate::fid::FidReference;
-use crate::images::ImagesRef;
 use crate::inception::{InceptionExtractor, POOL3_DIM, POOL3_FEATURES};
 use crate::inception_score::{InceptionScore, inception_score};
 use crate::kid::{Kid, kid};
 use crate::mnist::{MnistReport, MnistYardstick};
-use crate::npz::{Npz, NpzOut};
 use crate::prdc::{Prdc, PrecisionRecall, prdc, precision_recall};
 use crate::protocol::{IsLogits, Protocol};
 use crate::stats::{Statistics, StatsAccumulator};
+use sngan_core::ImagesRef;
+use sngan_core::npy::{Array, Npz, NpzWriter};
 
 /// A metric `sngan eval --metrics` can ask for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,7 +88,7 @@ impl Reference {
         let mut npz = Npz::open(path)?;
         let features = match npz.has("feats") {
             true => {
-                let a = npz.f64_array("feats")?;
+                let a = npz.array("feats")?;
                 if a.shape.len() != 2 || a.shape[1] != stats.dim() {
                     return Err(MetricsError::Shape {
                         path: path.to_path_buf(),
@@ -97,7 +97,8 @@ impl Reference {
                         found: a.shape.iter().map(|&v| v as u64).collect(),
                     });
                 }
-                let data = a.data.iter().map(|&v| v as f32).collect();
+                let values = a.to_f64(&format!("{}:feats", path.display()))?;
+                let data = values.iter().map(|&v| v as f32).collect();
                 Some(Features::new(data, a.shape[0], a.shape[1])?)
             }
             false => None,
@@ -107,12 +108,12 @@ impl Reference {
 
     /// Writes the statistics (and `feats` if kept) as a compressed `.npz`.
     pub fn write(&self, path: &Path) -> Result<()> {
-        let mut out = NpzOut::create(path)?;
+        let mut out = NpzWriter::create(path)?;
         self.stats.write_members(&mut out, path)?;
         if let Some(f) = &self.features {
-            out.f32_array("feats", &[f.n, f.dim], &f.data)?;
+            out.add("feats", &Array::from_f32(&[f.n, f.dim], &f.data))?;
         }
-        out.finish()
+        Ok(out.finish()?)
     }
 }
 
@@ -245,7 +246,20 @@ impl fmt::Display for EvalReport {
                 None => writeln!(f)?,
             }
         }
-        write!(f, "{} ({} fake scored)", self.protocol, self.n_fake)?;
+        let inception = self.is.is_some()
+            || self.fid.is_some()
+            || self.kid.is_some()
+            || self.pr.is_some()
+            || self.prdc.is_some();
+        match inception {
+            true => write!(f, "{} ({} fake scored)", self.protocol, self.n_fake)?,
+            // The MNIST scores follow no published protocol: say what they are instead.
+            false => write!(
+                f,
+                "{} samples scored by the project's MNIST classifier (classifier-FID against the MNIST test split)",
+                self.n_fake
+            )?,
+        }
         for note in &self.notes {
             write!(f, "\nnote: {note}")?;
         }
@@ -347,7 +361,7 @@ pub fn evaluate(
                 let real = reference.features.as_ref().ok_or_else(|| {
                     MetricsError::input(
                         "eval",
-                        "reference features (`feats`, from `sngan stats` keeping features) for kid/pr/prdc",
+                        "reference features (`feats`, from `sngan stats --keep-features`) for kid/pr/prdc",
                         "statistics only",
                     )
                 })?;

@@ -63,7 +63,8 @@ impl Features {
 
     /// Reads a 2-D float array from `.npy`, or the array `features`/`feats` from `.npz`.
     pub fn read(path: &Path) -> Result<Self> {
-        let (shape, data) = crate::npz::read_f64_array(path, &["features", "feats", "arr_0"])?;
+        let array = sngan_core::npy::read_array(path, &["features", "feats", "arr_0"])?;
+        let (shape, data) = (&array.shape, array.to_f64(&path.display().to_string())?);
         if shape.len() != 2 {
             return Err(MetricsError::Shape {
                 path: path.to_path_buf(),

@@ -7,6 +7,7 @@
 //! the subset indices explicitly.
 
 use faer::Mat;
+use sngan_core::SplitMix64;
 
 use crate::error::{MetricsError, Result};
 use crate::features::Features;
@@ -50,44 +51,6 @@ pub struct Kid {
     pub std: f64,
     /// Per-subset MMD².
     pub per_subset: Vec<f64>,
-}
-
-/// SplitMix64 (Steele et al. 2014): small, seedable, reproducible across platforms.
-#[derive(Debug, Clone)]
-pub struct SplitMix64(pub u64);
-
-impl SplitMix64 {
-    /// Next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n` (n > 0), by rejection so that no residue is favoured.
-    pub fn below(&mut self, n: usize) -> usize {
-        let n = n as u64;
-        let zone = u64::MAX - (u64::MAX % n);
-        loop {
-            let v = self.next_u64();
-            if v < zone {
-                return (v % n) as usize;
-            }
-        }
-    }
-
-    /// `k` distinct indices from `0..n` (partial Fisher-Yates), k <= n.
-    pub fn choose(&mut self, n: usize, k: usize) -> Vec<usize> {
-        let mut pool: Vec<usize> = (0..n).collect();
-        for i in 0..k.min(n) {
-            let j = i + self.below(n - i);
-            pool.swap(i, j);
-        }
-        pool.truncate(k.min(n));
-        pool
-    }
 }
 
 fn to_mat(f: &Features) -> Mat<f64> {
@@ -194,7 +157,7 @@ pub fn kid(real: &Features, fake: &Features, config: &KidConfig) -> Result<Kid> 
             format!("{} real, {} fake", real.n, fake.n),
         ));
     }
-    let mut rng = SplitMix64(config.seed);
+    let mut rng = SplitMix64::new(config.seed);
     let subsets: Vec<_> = (0..config.subsets)
         .map(|_| (rng.choose(real.n, m), rng.choose(fake.n, m)))
         .collect();
@@ -222,7 +185,7 @@ mod tests {
 
     #[test]
     fn same_sets_score_near_zero_shifted_sets_far_and_subsets_are_distinct() {
-        let mut rng = SplitMix64(1);
+        let mut rng = SplitMix64::new(1);
         let s = rng.choose(50, 20);
         let mut sorted = s.clone();
         sorted.sort_unstable();

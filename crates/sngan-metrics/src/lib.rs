@@ -17,16 +17,18 @@
 //!   of `pt_inception-2015-12-05-6726825d.pth` (SHA-256 prefix checked). Then
 //!   [`load_fid_inception`]`(path, &device)` and
 //!   [`InceptionExtractor::new`]`(model, Preprocess::TfExact, &device)`.
-//! - `sngan stats --dataset NAME --data PATH --out stats.npz`: feed batches of uint8 NHWC images
-//!   ([`ImagesRef::new`]) to [`eval::StatsBuilder`] (`push`, `finish`), then
-//!   [`eval::Reference::write`]. Keep features (`StatsBuilder::new(&ex, true)`) when the file
-//!   will serve KID or precision/recall. For the MNIST yardstick's reference,
-//!   [`mnist::MnistYardstick::stats`].
+//! - `sngan stats (--config X.json | --dataset NAME) --data PATH --out stats.npz
+//!   [--keep-features]`: batches of uint8 NHWC images ([`ImagesRef::new`]) go to
+//!   [`eval::StatsBuilder`] (`push`, `finish`; `StatsBuilder::new(&ex, true)` keeps the
+//!   features KID and precision/recall need), then [`eval::Reference::write`] (the facade's
+//!   `sngan::scores::reference_stats` drives it over a data set). For the MNIST yardstick's
+//!   reference, [`mnist::MnistYardstick::stats`].
 //! - `sngan eval --samples samples.npz --metrics is,fid,kid,pr --ref stats.npz`:
 //!   [`Images::read`], [`eval::Metric::parse_list`], [`eval::Reference::read`],
 //!   [`protocol::Protocol::from_name`] (default [`protocol::Protocol::sngan_paper`]), then
-//!   [`eval::evaluate`]; print the [`eval::EvalReport`] (its `Display` prints every score and the
-//!   protocol line). `--metrics mnist` needs `(MnistYardstick::new(&device)?, reference)`.
+//!   [`eval::evaluate`]; print the [`eval::EvalReport`] (its `Display` prints every score, and
+//!   the protocol line when an Inception score is among them). `--metrics mnist` needs
+//!   `(MnistYardstick::new(&device)?, reference)`.
 //! - `sngan eval --stats A.npz --ref B.npz`: [`fid_from_files`]`(a, b)`, printed as
 //!   `FID <value>`.
 
@@ -35,12 +37,10 @@ pub mod eval;
 pub mod features;
 pub mod fetch;
 pub mod fid;
-pub mod images;
 pub mod inception;
 pub mod inception_score;
 pub mod kid;
 pub mod mnist;
-mod npz;
 pub mod prdc;
 pub mod protocol;
 pub mod stats;
@@ -50,11 +50,11 @@ pub use eval::{EvalReport, Metric, Reference, StatsBuilder, evaluate, inception_
 pub use features::Features;
 pub use fetch::fetch_inception;
 pub use fid::{FidReference, IntraFid, fid, fid_from_files, intra_fid};
-pub use images::{Images, ImagesRef};
 pub use inception::{InceptionExtractor, InceptionFeatures, Preprocess, load_fid_inception};
 pub use inception_score::{InceptionScore, inception_score, inception_score_from_probs};
 pub use kid::{Kid, KidConfig, kid, kid_with_subsets};
 pub use mnist::{MnistReport, MnistYardstick};
 pub use prdc::{Prdc, PrecisionRecall, prdc, precision_recall};
 pub use protocol::Protocol;
+pub use sngan_core::{Images, ImagesRef};
 pub use stats::{Statistics, StatsAccumulator};

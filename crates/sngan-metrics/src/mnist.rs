@@ -18,10 +18,10 @@ use burn::tensor::ops::MaxPoolOptions;
 use crate::error::MetricsError;
 use crate::features::Features;
 use crate::fid::FidReference;
-use crate::images::ImagesRef;
 use crate::inception::to_features;
 use crate::inception_score::{InceptionScore, inception_score};
 use crate::stats::{Statistics, StatsAccumulator};
+use sngan_core::ImagesRef;
 
 /// Width of the classifier features used for classifier-FID.
 pub const MNIST_FEATURE_DIM: usize = 128;

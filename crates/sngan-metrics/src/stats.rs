@@ -9,7 +9,7 @@ use faer::Mat;
 
 use crate::error::{MetricsError, Result};
 use crate::inception::Preprocess;
-use crate::npz::{Npz, NpzOut};
+use sngan_core::npy::{Array, Npz, NpzWriter};
 
 /// Mean and covariance of a feature set, with where they came from.
 #[derive(Debug, Clone, PartialEq)]
@@ -89,27 +89,34 @@ impl Statistics {
         } else {
             ("mu", "sigma")
         };
-        let mu = npz.f64_array(mu_key)?;
-        let sigma = npz.f64_array(sigma_key)?;
-        let d = mu.data.len();
+        let label = |name: &str| format!("{}:{name}", path.display());
+        let shape_error = |name: &str, expected: String, found: &[usize]| MetricsError::Shape {
+            path: path.to_path_buf(),
+            name: name.into(),
+            expected,
+            found: found.iter().map(|&v| v as u64).collect(),
+        };
+        let mu = npz.array(mu_key)?;
+        let sigma = npz.array(sigma_key)?;
+        let d = mu.len();
         if mu.shape.len() != 1 {
-            return Err(MetricsError::Shape {
-                path: path.to_path_buf(),
-                name: mu_key.into(),
-                expected: "[dim]".into(),
-                found: mu.shape.iter().map(|&v| v as u64).collect(),
-            });
+            return Err(shape_error(mu_key, "[dim]".into(), &mu.shape));
         }
         if sigma.shape != [d, d] {
-            return Err(MetricsError::Shape {
-                path: path.to_path_buf(),
-                name: sigma_key.into(),
-                expected: format!("[{d}, {d}] to match {mu_key} [{d}]"),
-                found: sigma.shape.iter().map(|&v| v as u64).collect(),
-            });
+            let expected = format!("[{d}, {d}] to match {mu_key} [{d}]");
+            return Err(shape_error(sigma_key, expected, &sigma.shape));
         }
-        let n = npz.integer("n").and_then(|v| usize::try_from(v).ok());
-        let preprocessing = match npz.string("preprocessing") {
+        let n = match npz.has("n") {
+            true => npz.array("n")?.to_i64(&label("n"))?.first().copied(),
+            false => None,
+        };
+        let text = |npz: &mut Npz, name: &str| -> Result<Option<String>> {
+            match npz.has(name) {
+                true => Ok(npz.array(name)?.to_text()),
+                false => Ok(None),
+            }
+        };
+        let preprocessing = match text(&mut npz, "preprocessing")? {
             Some(name) => {
                 Some(
                     Preprocess::from_name(&name).ok_or_else(|| MetricsError::Format {
@@ -121,40 +128,39 @@ impl Statistics {
             }
             None => None,
         };
-        let features = npz.string("features");
         let stats = Self {
-            mu: mu.data,
-            sigma: sigma.data,
-            n,
+            mu: mu.to_f64(&label(mu_key))?,
+            sigma: sigma.to_f64(&label(sigma_key))?,
+            n: n.and_then(|v| usize::try_from(v).ok()),
             preprocessing,
-            features,
+            features: text(&mut npz, "features")?,
         };
         stats.check(path)?;
         Ok(stats)
     }
 
     /// Writes `mu` (f64 `[dim]`) and `sigma` (f64 `[dim, dim]`) deflate-compressed like
-    /// `np.savez_compressed`, plus `n`, `preprocessing` and `features` when known.
+    /// `np.savez_compressed`, plus `n`, `preprocessing` and `features` when known; atomically.
     pub fn write(&self, path: &Path) -> Result<()> {
-        let mut out = NpzOut::create(path)?;
+        let mut out = NpzWriter::create(path)?;
         self.write_members(&mut out, path)?;
-        out.finish()
+        Ok(out.finish()?)
     }
 
     /// Writes `mu`, `sigma` and the known records into an open archive.
-    pub(crate) fn write_members(&self, out: &mut NpzOut, path: &Path) -> Result<()> {
+    pub(crate) fn write_members(&self, out: &mut NpzWriter, path: &Path) -> Result<()> {
         self.check(path)?;
         let d = self.dim();
-        out.f64_array("mu", &[d], &self.mu)?;
-        out.f64_array("sigma", &[d, d], &self.sigma)?;
+        out.add("mu", &Array::from_f64(&[d], &self.mu))?;
+        out.add("sigma", &Array::from_f64(&[d, d], &self.sigma))?;
         if let Some(n) = self.n {
-            out.i64_scalar("n", n as i64)?;
+            out.add("n", &Array::from_i64(&[], &[n as i64]))?;
         }
         if let Some(p) = self.preprocessing {
-            out.string("preprocessing", p.name())?;
+            out.add("preprocessing", &Array::from_text(p.name()))?;
         }
         if let Some(f) = &self.features {
-            out.string("features", f)?;
+            out.add("features", &Array::from_text(f))?;
         }
         Ok(())
     }

@@ -1,10 +1,9 @@
-//! BigGAN presets and sampling (Brock et al., "Large Scale GAN Training for High Fidelity Natural
+//! BigGAN presets (Brock et al., "Large Scale GAN Training for High Fidelity Natural
 //! Image Synthesis", ICLR 2019): mmgen's and StudioGAN's 32x32 nets and the 128x128 net with a
 //! shared class embedding, hierarchical z and attention at 64x64 (BigGAN-PyTorch
-//! `launch_BigGAN_bs256x8.sh`, StudioGAN `big_resnet.py`); truncated latents.
+//! `launch_BigGAN_bs256x8.sh`, StudioGAN `big_resnet.py`). Truncated latents are drawn by
+//! `sngan_core::SplitMix64::truncated_normals`.
 
-use burn::prelude::*;
-use burn::tensor::Distribution;
 use sngan_spectral::SpectralNormConfig;
 
 use crate::blocks::resblock::HiddenChannels;
@@ -58,6 +57,7 @@ impl ResNetDiscriminatorConfig {
             .with_n_classes(Some(10))
             .with_sn(Some(SpectralNormConfig::new().with_eps(1e-8)))
             .with_init(WeightInit::Normal02)
+            .with_image_size(Some(32))
     }
 
     /// BigGAN CIFAR-10 D as StudioGAN: four 192-channel blocks, attention after block 1,
@@ -68,6 +68,7 @@ impl ResNetDiscriminatorConfig {
             .with_attention_after(Some(1))
             .with_sn(Some(SpectralNormConfig::new().with_eps(1e-6)))
             .with_init(WeightInit::Orthogonal)
+            .with_image_size(Some(32))
     }
 
     /// BigGAN ImageNet 128x128 D: ch 96 (96-192-384-768-1536-1536, the last block without
@@ -81,33 +82,6 @@ impl ResNetDiscriminatorConfig {
         .with_attention_after(Some(1))
         .with_sn(Some(SpectralNormConfig::new().with_eps(1e-6)))
         .with_init(WeightInit::Orthogonal)
+        .with_image_size(Some(128))
     }
-}
-
-/// Latents from `N(0, I)` truncated to `[-threshold, threshold]` by resampling (BigGAN's
-/// truncation trick; `threshold = None` is the plain normal).
-///
-/// # Shapes
-/// - output: `[batch, z_dim]`
-pub fn sample_latents(
-    batch: usize,
-    z_dim: usize,
-    threshold: Option<f64>,
-    device: &Device,
-) -> Tensor<2> {
-    let normal = || Tensor::<2>::random([batch, z_dim], Distribution::Normal(0.0, 1.0), device);
-    let mut z = normal();
-    if let Some(t) = threshold {
-        assert!(t > 0.0, "truncation threshold must be positive, got {t}");
-        // Each round redraws the out-of-range entries; P(still out) shrinks geometrically.
-        for _ in 0..64 {
-            let outside = z.clone().abs().greater_elem(t);
-            if !outside.clone().any().into_scalar::<bool>() {
-                break;
-            }
-            z = z.mask_where(outside, normal());
-        }
-        z = z.clamp(-t, t);
-    }
-    z
 }

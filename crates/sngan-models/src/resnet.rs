@@ -6,8 +6,9 @@
 
 use burn::prelude::*;
 use burn::tensor::activation::{relu, tanh};
+use sngan_core::{InvalidField, ensure};
 use sngan_spectral::{
-    SnConv2d, SnConv2dConfig, SnEmbedding, SnEmbeddingConfig, SnLinear, SnLinearConfig,
+    SigmaMode, SnConv2d, SnConv2dConfig, SnEmbedding, SnEmbeddingConfig, SnLinear, SnLinearConfig,
     SpectralNormConfig,
 };
 
@@ -18,6 +19,7 @@ use crate::blocks::resblock::{
 };
 use crate::blocks::tangent::Pass;
 use crate::init::{LayerKind, WeightInit};
+use crate::zoo::{check_attention, check_channels, check_classes, check_sn, check_widths};
 
 /// Configuration of a [`ResNetGenerator`].
 #[derive(Config, Debug)]
@@ -87,6 +89,48 @@ impl ResNetGeneratorConfig {
         self.bottom << self.n_blocks()
     }
 
+    /// Checks every field; `Err` names the field, its value and what is allowed.
+    pub fn validate(&self) -> Result<(), InvalidField> {
+        ensure(self.z_dim > 0, "z_dim", self.z_dim, "at least 1")?;
+        ensure(self.bottom > 0, "bottom", self.bottom, "at least 1")?;
+        check_widths(&self.channels, 0)?;
+        let n = self.channels.len() - 1;
+        ensure(
+            self.bottom << n <= 4096,
+            "bottom",
+            self.bottom,
+            &format!("a first map of at most {} px for {n} up-blocks", 4096 >> n),
+        )?;
+        check_classes(self.n_classes)?;
+        if let Some(shared) = self.shared_dim {
+            ensure(shared > 0, "shared_dim", shared, "at least 1, or null")?;
+            ensure(
+                self.n_classes.is_some(),
+                "shared_dim",
+                shared,
+                "null for an unconditional generator (the shared embedding is of classes)",
+            )?;
+            ensure(
+                self.z_dim.is_multiple_of(n + 1),
+                "z_dim",
+                self.z_dim,
+                &format!(
+                    "a multiple of {} (one chunk per block and one for the dense layer)",
+                    n + 1
+                ),
+            )?;
+        }
+        check_attention(self.attention_after, &self.channels)?;
+        ensure(
+            self.bn_eps.is_finite() && self.bn_eps > 0.0,
+            "bn_eps",
+            self.bn_eps,
+            "a positive number",
+        )?;
+        check_channels(self.image_channels)?;
+        check_sn(self.sn.as_ref())
+    }
+
     /// Build the generator.
     ///
     /// # Panics
@@ -126,12 +170,14 @@ impl ResNetGeneratorConfig {
         let blocks = self
             .channels
             .windows(2)
-            .map(|w| {
+            .enumerate()
+            .map(|(i, w)| {
                 GenBlockConfig::new([w[0], w[1]])
                     .with_conditioning(conditioning.clone())
                     .with_bn_eps(self.bn_eps)
                     .with_sn(self.sn.clone())
                     .with_init(self.init.clone())
+                    .with_input_side(Some(self.bottom << i))
                     .init(device)
             })
             .collect();
@@ -139,11 +185,14 @@ impl ResNetGeneratorConfig {
             SelfAttentionConfig::new(self.channels[i])
                 .with_sn(self.sn.clone())
                 .with_init(self.init.clone())
+                .with_input_side(Some(self.bottom << i))
                 .init(device)
         });
         let c_last = *self.channels.last().expect("channels checked non-empty");
+        let side = self.image_size();
         let conv_out = SnConv2dConfig::new([c_last, self.image_channels], [3, 3])
             .with_padding([1, 1])
+            .with_input_size(Some([side, side]))
             .with_sn(self.sn.clone());
         ResNetGenerator {
             linear0: self.init.linear(linear0, LayerKind::Linear, device),
@@ -239,6 +288,10 @@ pub struct ResNetDiscriminatorConfig {
     /// Weight initialisation.
     #[config(default = "WeightInit::PyTorch")]
     pub init: WeightInit,
+    /// Side of the input images; needed by strict spectral norm only (the network itself takes
+    /// any size its pooling divides).
+    #[config(default = "None")]
+    pub image_size: Option<usize>,
 }
 
 /// ResNet discriminator: down-blocks (-> attention) -> ReLU -> global sum pool -> linear, plus
@@ -258,6 +311,66 @@ pub struct ResNetDiscriminator {
 }
 
 impl ResNetDiscriminatorConfig {
+    /// Side of the maps entering block `block` (0-based; `n_blocks` gives the last block's
+    /// output), when `image_size` is set: the first block always halves it, the others when
+    /// their `downsample` flag says so.
+    fn side_before(&self, block: usize) -> Option<usize> {
+        let halvings = (0..block)
+            .filter(|&i| i == 0 || self.downsample.get(i).copied().unwrap_or(false))
+            .count();
+        self.image_size.map(|s| s >> halvings)
+    }
+
+    /// Checks every field; `Err` names the field, its value and what is allowed.
+    pub fn validate(&self) -> Result<(), InvalidField> {
+        check_widths(&self.channels, 1)?;
+        check_channels(self.channels[0]).map_err(|e| InvalidField {
+            field: "channels".into(),
+            ..e
+        })?;
+        let n = self.channels.len() - 1;
+        ensure(
+            self.downsample.len() == n,
+            "downsample",
+            format!("{:?}", self.downsample),
+            &format!("one flag per block ({n})"),
+        )?;
+        check_classes(self.n_classes)?;
+        check_attention(self.attention_after, &self.channels)?;
+        let strict = self
+            .sn
+            .as_ref()
+            .is_some_and(|sn| sn.mode == SigmaMode::Strict);
+        match self.image_size {
+            Some(size) => {
+                ensure(
+                    self.side_before(n).is_some_and(|last| last > 0),
+                    "image_size",
+                    size,
+                    "a side that stays at least 1 px through every pooling block",
+                )?;
+                if let Some(i) = self.attention_after {
+                    let side = self.side_before(i).unwrap_or(0);
+                    ensure(
+                        side.is_multiple_of(2),
+                        "attention_after",
+                        i,
+                        &format!(
+                            "a block whose output side is even (after block {i} it is {side})"
+                        ),
+                    )?;
+                }
+            }
+            None => ensure(
+                !strict,
+                "image_size",
+                "null",
+                "the input side, which strict spectral norm needs",
+            )?,
+        }
+        check_sn(self.sn.as_ref())
+    }
+
     /// Build the discriminator.
     ///
     /// # Panics
@@ -279,6 +392,7 @@ impl ResNetDiscriminatorConfig {
                     .with_hidden(self.hidden.clone())
                     .with_sn(self.sn.clone())
                     .with_init(self.init.clone())
+                    .with_input_side(self.side_before(i))
                     .init(device)
             })
             .collect();
@@ -292,6 +406,7 @@ impl ResNetDiscriminatorConfig {
                 SelfAttentionConfig::new(self.channels[i])
                     .with_sn(self.sn.clone())
                     .with_init(self.init.clone())
+                    .with_input_side(self.side_before(i))
                     .init(device)
             }),
             linear1: self.init.linear(linear, LayerKind::Linear, device),
@@ -385,6 +500,7 @@ impl ResNetDiscriminatorConfig {
         Self::new(vec![3, 128, 128, 128, 128], vec![true, true, false, false])
             .with_hidden(HiddenChannels::Input)
             .with_linear_bias(false)
+            .with_image_size(Some(32))
     }
 
     /// CIFAR-10 32x32 projection discriminator, 10 classes, as StudioGAN's SNGAN (linear bias,
@@ -392,6 +508,7 @@ impl ResNetDiscriminatorConfig {
     pub fn sngan_cifar32_projection() -> Self {
         Self::new(vec![3, 128, 128, 128, 128], vec![true, true, false, false])
             .with_n_classes(Some(10))
+            .with_image_size(Some(32))
     }
 
     /// STL-10 48x48 (mimicry `sngan_48`): 64-128-256-512-1024, the last block without pooling.
@@ -401,12 +518,14 @@ impl ResNetDiscriminatorConfig {
             vec![true, true, true, true, false],
         )
         .with_hidden(HiddenChannels::Input)
+        .with_image_size(Some(48))
     }
 
     /// CelebA 64x64 (mimicry `sngan_64`): 64-128-256-512-1024, all pooling.
     pub fn sngan_celeba64() -> Self {
         Self::new(vec![3, 64, 128, 256, 512, 1024], vec![true; 5])
             .with_hidden(HiddenChannels::Input)
+            .with_image_size(Some(64))
     }
 
     /// ImageNet 128x128 projection discriminator, 1000 classes, hidden = out as StudioGAN and
@@ -417,5 +536,6 @@ impl ResNetDiscriminatorConfig {
             vec![true, true, true, true, true, false],
         )
         .with_n_classes(Some(1000))
+        .with_image_size(Some(128))
     }
 }

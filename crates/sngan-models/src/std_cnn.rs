@@ -5,6 +5,7 @@
 use burn::module::Param;
 use burn::prelude::*;
 use burn::tensor::activation::{relu, tanh};
+use sngan_core::{InvalidField, ensure};
 use sngan_spectral::{
     SnConv2d, SnConv2dConfig, SnConvTranspose2d, SnConvTranspose2dConfig, SnEmbedding,
     SnEmbeddingConfig, SnLinear, SnLinearConfig, SpectralNormConfig,
@@ -14,6 +15,7 @@ use crate::blocks::batch_norm::{BatchNorm, BatchNormConfig, Condition, Condition
 use crate::blocks::tangent::Pass;
 use crate::init::{LayerKind, WeightInit};
 use crate::resnet::project;
+use crate::zoo::{check_channels, check_classes, check_sn};
 
 /// Normalisation of the generator's dense output.
 #[derive(Config, Debug, PartialEq, Eq)]
@@ -74,6 +76,20 @@ pub struct StdCnnGenerator {
 }
 
 impl StdCnnGeneratorConfig {
+    /// Checks every field; `Err` names the field, its value and what is allowed.
+    pub fn validate(&self) -> Result<(), InvalidField> {
+        ensure(self.z_dim > 0, "z_dim", self.z_dim, "at least 1")?;
+        ensure(
+            self.bottom > 0,
+            "bottom",
+            self.bottom,
+            "at least 1 (the side is 8 * bottom)",
+        )?;
+        ensure(self.width > 0, "width", self.width, "at least 1")?;
+        check_classes(self.n_classes)?;
+        check_channels(self.image_channels)
+    }
+
     /// Build the generator.
     pub fn init(&self, device: &Device) -> StdCnnGenerator {
         let w = self.width;
@@ -208,6 +224,27 @@ pub struct StdCnnDiscriminator {
 }
 
 impl StdCnnDiscriminatorConfig {
+    /// Checks every field; `Err` names the field, its value and what is allowed.
+    pub fn validate(&self) -> Result<(), InvalidField> {
+        let size = self.image_size;
+        ensure(
+            size > 0 && size.is_multiple_of(8),
+            "image_size",
+            size,
+            "a positive multiple of 8 (three stride-2 convs halve it)",
+        )?;
+        ensure(self.width > 0, "width", self.width, "at least 1")?;
+        ensure(
+            self.leak.is_finite() && (0.0..1.0).contains(&self.leak),
+            "leak",
+            self.leak,
+            "a slope in [0, 1)",
+        )?;
+        check_classes(self.n_classes)?;
+        check_channels(self.image_channels)?;
+        check_sn(self.sn.as_ref())
+    }
+
     /// Build the discriminator.
     ///
     /// # Panics
@@ -218,6 +255,8 @@ impl StdCnnDiscriminatorConfig {
             "the standard CNN needs a side divisible by 8, got {}",
             self.image_size
         );
+        // Each stride-2 conv (k4 s2 p1) halves the side for the convs after it.
+        let mut side = self.image_size;
         let convs = self
             .layout
             .convs(self.width)
@@ -228,7 +267,9 @@ impl StdCnnDiscriminatorConfig {
                 let config = SnConv2dConfig::new([c_in, c_out], [k, k])
                     .with_stride([s, s])
                     .with_padding([1, 1])
+                    .with_input_size(Some([side, side]))
                     .with_sn(self.sn.clone());
+                side /= s;
                 self.init.conv(config, LayerKind::Conv, device)
             })
             .collect();

@@ -157,11 +157,106 @@ fn eval_generators_are_deterministic_and_leave_state_alone() {
     assert_eq!(a, b);
 }
 
+/// Strict SN takes each conv's input size from the network, so it works in any zoo model: here
+/// the standard CNN D and SAGAN's ResNet G and D (attention included) at reduced width, each
+/// layer's sigma the operator norm at its own input size.
 #[test]
-fn truncated_latents_stay_inside_the_threshold() {
-    let z = biggan::sample_latents(64, 120, Some(0.5), &device());
-    let max = z.abs().max().into_scalar::<f32>();
-    assert!(max <= 0.5, "max |z| {max}");
+fn strict_spectral_norm_works_in_zoo_models() {
+    use sngan_spectral::{SigmaMode, SpectralLayer, SpectralNormConfig};
+    let device = device().autodiff();
+    device.seed(5);
+    let strict = Some(SpectralNormConfig::new().with_mode(SigmaMode::Strict));
+    let std_d = StdCnnDiscriminatorConfig::new(16)
+        .with_width(2)
+        .with_sn(strict.clone());
+    let sagan_d = ResNetDiscriminatorConfig {
+        channels: vec![3, 8, 8, 8],
+        downsample: vec![true, true, false],
+        ..ResNetDiscriminatorConfig::sagan_cifar32()
+    }
+    .with_image_size(Some(16))
+    .with_sn(strict.clone());
+    let sagan_g = ResNetGeneratorConfig {
+        channels: vec![16, 16, 8],
+        ..ResNetGeneratorConfig::sagan_cifar32()
+    }
+    .with_sn(strict.clone());
+    for d in [
+        DiscriminatorConfig::StdCnn(std_d),
+        DiscriminatorConfig::ResNet(sagan_d),
+    ] {
+        d.validate().expect("valid");
+        let net = d.init(&device);
+        let x = Tensor::<4>::random([2, 3, 16, 16], Distribution::Normal(0.0, 1.0), &device);
+        let out = net.forward(x, d.n_classes().map(|_| Tensor::from_ints([1, 2], &device)));
+        assert_eq!(out.dims(), [2, 1]);
+    }
+    sagan_g.validate().expect("valid");
+    let g = sagan_g.init(&device);
+    let z = Tensor::<2>::random([2, 128], Distribution::Normal(0.0, 1.0), &device);
+    let x = g.forward(z, Some(Tensor::from_ints([3, 4], &device)));
+    assert_eq!(x.dims(), [2, 3, 16, 16]);
+    // The 1x1 shortcut of G's last block runs on 16x16 maps: its strict vectors are images.
+    let sn = g.blocks[1].conv2d0.spectral_norm().expect("normalised");
+    assert_eq!(
+        (sn.u.value().dims(), sn.v.value().dims()),
+        ([8 * 16 * 16], [16 * 16 * 16])
+    );
+    assert!(g.blocks[1].conv2d0.sigma().expect("sigma").value() > 0.0);
+}
+
+#[test]
+fn invalid_model_configs_name_the_field_the_value_and_what_is_allowed() {
+    use sngan_spectral::{SigmaMode, SpectralNormConfig};
+    let cases: [(DiscriminatorConfig, &str); 5] = [
+        (
+            DiscriminatorConfig::StdCnn(StdCnnDiscriminatorConfig::new(30)),
+            "StdCnn.image_size = 30: a positive multiple of 8",
+        ),
+        (
+            DiscriminatorConfig::StdCnn(
+                StdCnnDiscriminatorConfig::new(32)
+                    .with_sn(Some(SpectralNormConfig::new().with_n_power_iterations(0))),
+            ),
+            "StdCnn.sn.n_power_iterations = 0: at least 1",
+        ),
+        (
+            DiscriminatorConfig::ResNet(
+                ResNetDiscriminatorConfig::sngan_cifar32().with_attention_after(Some(7)),
+            ),
+            "ResNet.attention_after = 7: a block number in 1..=4, or null",
+        ),
+        (
+            DiscriminatorConfig::ResNet(
+                ResNetDiscriminatorConfig::sngan_cifar32()
+                    .with_image_size(None)
+                    .with_sn(Some(SpectralNormConfig::new().with_mode(SigmaMode::Strict))),
+            ),
+            "ResNet.image_size = null: the input side, which strict spectral norm needs",
+        ),
+        (
+            DiscriminatorConfig::ResNet(ResNetDiscriminatorConfig::new(vec![3], vec![])),
+            "ResNet.channels = [3]: at least two widths",
+        ),
+    ];
+    for (config, want) in cases {
+        let e = config.validate().expect_err(want).to_string();
+        assert!(e.starts_with(want), "{e}");
+    }
+    let g = GeneratorConfig::ResNet(ResNetGeneratorConfig {
+        z_dim: 81,
+        ..ResNetGeneratorConfig::biggan_cifar32_studio()
+    });
+    assert!(
+        g.validate()
+            .expect_err("z chunks")
+            .to_string()
+            .starts_with("ResNet.z_dim = 81: a multiple of 4"),
+    );
+    for preset in presets() {
+        preset.generator.validate().expect(preset.name);
+        preset.discriminator.validate().expect(preset.name);
+    }
 }
 
 #[test]

@@ -3,6 +3,8 @@
 //! [`Generator`]/[`Discriminator`] types the trainer drives.
 
 use burn::prelude::*;
+use sngan_core::{InvalidField, ensure};
+use sngan_spectral::SpectralNormConfig;
 
 use crate::blocks::tangent::Pass;
 use crate::init::WeightInit;
@@ -96,6 +98,22 @@ impl GeneratorConfig {
         }
     }
 
+    /// The variant's name, as the config file spells it (`StdCnn`, `ResNet`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            GeneratorConfig::StdCnn(_) => "StdCnn",
+            GeneratorConfig::ResNet(_) => "ResNet",
+        }
+    }
+
+    /// Checks every field; `Err` names the field (`StdCnn.z_dim`), its value and what is allowed.
+    pub fn validate(&self) -> Result<(), InvalidField> {
+        match self {
+            GeneratorConfig::StdCnn(c) => c.validate().map_err(|e| e.within("StdCnn")),
+            GeneratorConfig::ResNet(c) => c.validate().map_err(|e| e.within("ResNet")),
+        }
+    }
+
     fn with_init(&self, init: WeightInit) -> Self {
         match self {
             GeneratorConfig::StdCnn(c) => GeneratorConfig::StdCnn(c.clone().with_init(init)),
@@ -105,6 +123,53 @@ impl GeneratorConfig {
 }
 
 impl DiscriminatorConfig {
+    /// The variant's name, as the config file spells it (`StdCnn`, `ResNet`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            DiscriminatorConfig::StdCnn(_) => "StdCnn",
+            DiscriminatorConfig::ResNet(_) => "ResNet",
+        }
+    }
+
+    /// Checks every field; `Err` names the field (`ResNet.channels`), its value and what is
+    /// allowed.
+    pub fn validate(&self) -> Result<(), InvalidField> {
+        match self {
+            DiscriminatorConfig::StdCnn(c) => c.validate().map_err(|e| e.within("StdCnn")),
+            DiscriminatorConfig::ResNet(c) => c.validate().map_err(|e| e.within("ResNet")),
+        }
+    }
+
+    /// Side of the images it is built for, when fixed (always for the standard CNN).
+    pub fn image_size(&self) -> Option<usize> {
+        match self {
+            DiscriminatorConfig::StdCnn(c) => Some(c.image_size),
+            DiscriminatorConfig::ResNet(c) => c.image_size,
+        }
+    }
+
+    /// Channels of the images it reads.
+    pub fn image_channels(&self) -> usize {
+        match self {
+            DiscriminatorConfig::StdCnn(c) => c.image_channels,
+            DiscriminatorConfig::ResNet(c) => c.channels.first().copied().unwrap_or(0),
+        }
+    }
+
+    /// Number of classes of its projection head, if conditional.
+    pub fn n_classes(&self) -> Option<usize> {
+        match self {
+            DiscriminatorConfig::StdCnn(c) => c.n_classes,
+            DiscriminatorConfig::ResNet(c) => c.n_classes,
+        }
+    }
+
+    /// Whether it has a self-attention block (which has no tangent pass, so no gradient
+    /// penalty).
+    pub fn has_attention(&self) -> bool {
+        matches!(self, DiscriminatorConfig::ResNet(c) if c.attention_after.is_some())
+    }
+
     /// Build the discriminator.
     pub fn init(&self, device: &Device) -> Discriminator {
         match self {
@@ -183,6 +248,86 @@ impl Discriminator {
         };
         Some(out.clone().narrow(0, batch, batch) - out.narrow(0, 0, batch))
     }
+}
+
+/// `sn.*` fields: at least one power iteration, positive finite `eps` and `scale`.
+pub(crate) fn check_sn(sn: Option<&SpectralNormConfig>) -> Result<(), InvalidField> {
+    let Some(sn) = sn else { return Ok(()) };
+    let n = sn.n_power_iterations;
+    ensure(
+        n > 0,
+        "sn.n_power_iterations",
+        n,
+        "at least 1 (power iteration estimates sigma)",
+    )?;
+    let positive = |v: f64| v.is_finite() && v > 0.0;
+    ensure(
+        positive(sn.eps),
+        "sn.eps",
+        sn.eps,
+        "a positive number (1e-12 in PyTorch)",
+    )?;
+    ensure(
+        positive(sn.scale),
+        "sn.scale",
+        sn.scale,
+        "a positive number (1 is plain SN)",
+    )
+}
+
+/// `image_channels`: 1 (grey) or 3 (RGB), what the data readers and sample files hold.
+pub(crate) fn check_channels(channels: usize) -> Result<(), InvalidField> {
+    ensure(
+        channels == 1 || channels == 3,
+        "image_channels",
+        channels,
+        "1 (grey) or 3 (RGB)",
+    )
+}
+
+/// `n_classes`: null (unconditional) or at least 1.
+pub(crate) fn check_classes(n_classes: Option<usize>) -> Result<(), InvalidField> {
+    ensure(
+        n_classes != Some(0),
+        "n_classes",
+        0,
+        "null (unconditional) or at least 1",
+    )
+}
+
+/// `channels`: at least two entries (input and one block), none zero; entry `first` onwards.
+pub(crate) fn check_widths(channels: &[usize], first: usize) -> Result<(), InvalidField> {
+    ensure(
+        channels.len() >= 2 && channels[first..].iter().all(|&c| c > 0),
+        "channels",
+        format!("{channels:?}"),
+        "at least two widths (one block), none of them 0",
+    )
+}
+
+/// `attention_after`: a block that exists, with a width divisible by 8 (theta and phi map to
+/// `C / 8` channels).
+pub(crate) fn check_attention(
+    after: Option<usize>,
+    channels: &[usize],
+) -> Result<(), InvalidField> {
+    let Some(i) = after else { return Ok(()) };
+    let n = channels.len() - 1;
+    ensure(
+        (1..=n).contains(&i),
+        "attention_after",
+        i,
+        &format!("a block number in 1..={n}, or null"),
+    )?;
+    ensure(
+        channels[i].is_multiple_of(8),
+        "attention_after",
+        i,
+        &format!(
+            "a block whose width is a multiple of 8 (block {i} has {})",
+            channels[i]
+        ),
+    )
 }
 
 /// A named experiment's networks and their published parameter counts.

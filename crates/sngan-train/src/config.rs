@@ -1,8 +1,13 @@
 //! A training run as data: networks, data, loss, optimisers and schedules, in one `Config`
-//! that `configs/<stem>.json` stores (round-trip tested) and the examples load.
+//! that `configs/<stem>.json` stores (round-trip tested) and the examples load. A config file
+//! is checked before anything runs: unknown keys, and every value outside what its field
+//! allows, are errors naming the field ([`TrainConfig::read`], [`TrainConfig::validate`]).
+
+use std::path::Path;
 
 use burn::prelude::*;
-use sngan_data::{CelebaCrop, Filter, ImageNetStyle, OpenOptions};
+use sngan_core::{ConfigError, InvalidField, ensure, read_config};
+use sngan_data::DataConfig;
 use sngan_models::{DiscriminatorConfig, GeneratorConfig};
 
 use crate::loss::Loss;
@@ -32,112 +37,6 @@ pub struct EmaConfig {
     /// Update every this many G steps (mmgen BigGAN: 4 D steps = 1 G step, so 1).
     #[config(default = 1)]
     pub every: usize,
-}
-
-/// The data sets a run can train on.
-#[derive(Config, Debug, PartialEq, Eq, Copy)]
-pub enum Dataset {
-    /// MNIST (IDX).
-    Mnist,
-    /// CIFAR-10.
-    Cifar10,
-    /// CIFAR-100.
-    Cifar100,
-    /// STL-10.
-    Stl10,
-    /// CelebA (aligned).
-    CelebA,
-    /// ImageNet (BSSN npy folders, ImageFolder or the train tar).
-    ImageNet,
-}
-
-impl Dataset {
-    /// The data crate's name for it.
-    pub fn name(&self) -> sngan_data::DatasetName {
-        match self {
-            Dataset::Mnist => sngan_data::DatasetName::Mnist,
-            Dataset::Cifar10 => sngan_data::DatasetName::Cifar10,
-            Dataset::Cifar100 => sngan_data::DatasetName::Cifar100,
-            Dataset::Stl10 => sngan_data::DatasetName::Stl10,
-            Dataset::CelebA => sngan_data::DatasetName::CelebA,
-            Dataset::ImageNet => sngan_data::DatasetName::ImageNet,
-        }
-    }
-}
-
-/// A split of a data set (each reader accepts those its data set has).
-#[derive(Config, Debug, PartialEq, Eq, Copy)]
-pub enum Split {
-    /// The training split.
-    Train,
-    /// The test split.
-    Test,
-    /// STL-10's 100,000 unlabelled images.
-    Unlabeled,
-    /// STL-10 train + unlabelled.
-    TrainUnlabeled,
-    /// Train + test.
-    TrainTest,
-    /// CelebA's validation split.
-    Valid,
-    /// Every image (CelebA).
-    All,
-}
-
-impl Split {
-    /// The data crate's name for it.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Split::Train => "train",
-            Split::Test => "test",
-            Split::Unlabeled => "unlabeled",
-            Split::TrainUnlabeled => "train+unlabeled",
-            Split::TrainTest => "train+test",
-            Split::Valid => "valid",
-            Split::All => "all",
-        }
-    }
-}
-
-/// Which images a run reads and how they are prepared; the path is given at run time (`--data`).
-/// Every `None` keeps the reader's default, which reproduces the BSSN inputs.
-#[derive(Config, Debug, PartialEq)]
-pub struct DataConfig {
-    /// The data set.
-    pub dataset: Dataset,
-    /// Split; `None` is the one GAN papers train on (STL-10 unlabelled, CelebA all, else train).
-    #[config(default = "None")]
-    pub split: Option<Split>,
-    /// Side the images are resized to; `None` keeps the reader's default.
-    #[config(default = "None")]
-    pub size: Option<usize>,
-    /// Resize filter.
-    #[config(default = "None")]
-    pub filter: Option<Filter>,
-    /// CelebA crop (BSSN 128 by default; mimicry's centre 178, DCGAN's 108, torchvision's 140).
-    #[config(default = "None")]
-    pub celeba_crop: Option<CelebaCrop>,
-    /// ImageNet crop and resize convention (BSSN by default, or BigGAN's).
-    #[config(default = "None")]
-    pub imagenet_style: Option<ImageNetStyle>,
-    /// Random horizontal flips.
-    #[config(default = false)]
-    pub flip: bool,
-}
-
-impl DataConfig {
-    /// The reader options this config asks for.
-    pub fn open_options(&self) -> OpenOptions {
-        let defaults = OpenOptions::default();
-        OpenOptions {
-            split: self.split.map(|s| s.name().to_string()),
-            size: self.size,
-            filter: self.filter,
-            celeba_crop: self.celeba_crop.unwrap_or(defaults.celeba_crop),
-            imagenet_style: self.imagenet_style.unwrap_or(defaults.imagenet_style),
-            ..defaults
-        }
-    }
 }
 
 /// One training run.
@@ -195,7 +94,179 @@ pub struct TrainConfig {
     pub checkpoint_every: usize,
 }
 
+impl AdamSettings {
+    fn validate(&self) -> Result<(), InvalidField> {
+        let positive = |v: f64| v.is_finite() && v > 0.0;
+        let beta = |v: f64| (0.0..1.0).contains(&v);
+        ensure(positive(self.lr), "lr", self.lr, "a positive learning rate")?;
+        ensure(beta(self.beta1), "beta1", self.beta1, "a decay in [0, 1)")?;
+        ensure(beta(self.beta2), "beta2", self.beta2, "a decay in [0, 1)")?;
+        ensure(positive(self.eps), "eps", self.eps, "a positive number")
+    }
+}
+
 impl TrainConfig {
+    /// Reads and checks `configs/<name>.json` (or a run's `config.json`): unknown keys name the
+    /// nearest valid one, invalid values their field (see [`validate`](Self::validate)).
+    pub fn read(path: &Path) -> Result<Self, ConfigError> {
+        let config: Self = read_config(path)?;
+        config
+            .validate()
+            .map_err(|e| ConfigError::invalid(path, e))?;
+        Ok(config)
+    }
+
+    /// Checks every field, and that the networks and the data fit together, before anything is
+    /// built or written; `Err` names the field, its value and what is allowed.
+    pub fn validate(&self) -> Result<(), InvalidField> {
+        let name_ok = !self.name.is_empty()
+            && !self.name.starts_with('.')
+            && self
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c));
+        ensure(
+            name_ok,
+            "name",
+            format!("{:?}", self.name),
+            "a file-name-safe run name: letters, digits, '_', '-', '.' (the default run directory is runs/<name>)",
+        )?;
+        self.generator
+            .validate()
+            .map_err(|e| e.within("generator"))?;
+        self.discriminator
+            .validate()
+            .map_err(|e| e.within("discriminator"))?;
+        self.data.validate().map_err(|e| e.within("data"))?;
+        self.check_fit()?;
+        for (field, value) in [
+            ("n_dis", self.n_dis),
+            ("batch_size", self.batch_size),
+            ("g_batch_size", self.g_batch_size),
+            ("iterations", self.iterations),
+            ("log_every", self.log_every),
+            ("sample_every", self.sample_every),
+            ("checkpoint_every", self.checkpoint_every),
+        ] {
+            ensure(value > 0, field, value, "at least 1")?;
+        }
+        self.adam_g.validate().map_err(|e| e.within("adam_g"))?;
+        self.adam_d.validate().map_err(|e| e.within("adam_d"))?;
+        if let Some(start) = self.lr_decay_start {
+            ensure(
+                start < self.iterations,
+                "lr_decay_start",
+                start,
+                &format!("a G step before the last ({}), or null", self.iterations),
+            )?;
+        }
+        if let Some(ema) = &self.ema {
+            ensure(
+                (0.0..=1.0).contains(&ema.decay),
+                "ema.decay",
+                ema.decay,
+                "a decay in [0, 1]",
+            )?;
+            ensure(ema.every > 0, "ema.every", ema.every, "at least 1")?;
+        }
+        if let Some(strength) = self.ortho_reg {
+            ensure(
+                strength.is_finite() && strength >= 0.0,
+                "ortho_reg",
+                strength,
+                "a non-negative strength, or null",
+            )?;
+        }
+        if let Some(gp) = &self.gradient_penalty {
+            ensure(
+                gp.weight.is_finite() && gp.weight > 0.0,
+                "gradient_penalty.weight",
+                gp.weight,
+                "a positive weight",
+            )?;
+            if self.discriminator.has_attention() {
+                return Err(gp.through_attention());
+            }
+        }
+        Ok(())
+    }
+
+    /// The discriminator reads what the generator makes, and the data is what both expect.
+    fn check_fit(&self) -> Result<(), InvalidField> {
+        let (g, d) = (&self.generator, &self.discriminator);
+        let (size, channels, classes) = (g.image_size(), g.image_channels(), g.n_classes());
+        let d_field = |name: &str| format!("discriminator.{}.{name}", d.kind());
+        match (d, d.image_size()) {
+            (_, Some(d_size)) => ensure(
+                d_size == size,
+                &d_field("image_size"),
+                d_size,
+                &format!("{size}, the side the generator makes"),
+            )?,
+            // A size-agnostic ResNet D is checked at the size it will see (pooling, attention).
+            (DiscriminatorConfig::ResNet(r), None) => {
+                let sized = r.clone().with_image_size(Some(size));
+                sized
+                    .validate()
+                    .map_err(|e| e.within("discriminator.ResNet"))?;
+            }
+            (DiscriminatorConfig::StdCnn(_), None) => {}
+        }
+        let d_channels = match d {
+            DiscriminatorConfig::StdCnn(_) => d_field("image_channels"),
+            DiscriminatorConfig::ResNet(_) => d_field("channels"),
+        };
+        ensure(
+            d.image_channels() == channels,
+            &d_channels,
+            d.image_channels(),
+            &format!("{channels}, the channels the generator makes"),
+        )?;
+        ensure(
+            d.n_classes() == classes,
+            &d_field("n_classes"),
+            format!("{:?}", d.n_classes()),
+            &format!("{classes:?}, the generator's (fake classes come from it)"),
+        )?;
+        let [h, _, c] = self.data.image_shape();
+        let dataset = self.data.dataset;
+        ensure(
+            h == size,
+            "data.size",
+            format!("{:?}", self.data.size),
+            &format!(
+                "{size}, the side the generator makes ({dataset} images are {h} px unless resized)"
+            ),
+        )?;
+        let g_field = |name: &str| format!("generator.{}.{name}", g.kind());
+        ensure(
+            c == channels,
+            &g_field("image_channels"),
+            channels,
+            &format!("{c}, the channels of {dataset}"),
+        )?;
+        if let Some(n) = classes {
+            let split = self.data.split().name();
+            match self.data.num_classes() {
+                Some(k) => ensure(
+                    n <= k,
+                    &g_field("n_classes"),
+                    n,
+                    &format!("at most {k}, the classes of {dataset} {split}"),
+                )?,
+                // An image folder's classes are known once it is opened (checked then).
+                None if dataset == sngan_data::DatasetName::ImageFolder => {}
+                None => ensure(
+                    false,
+                    &g_field("n_classes"),
+                    n,
+                    &format!("null: {dataset} {split} has no labels to condition on"),
+                )?,
+            }
+        }
+        Ok(())
+    }
+
     /// Learning-rate multiplier at G step `step` (0-based): 1, then linear to 0 at the end.
     pub fn lr_factor(&self, step: usize) -> f64 {
         match self.lr_decay_start {

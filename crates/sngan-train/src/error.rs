@@ -36,9 +36,18 @@ pub enum TrainError {
         /// What was expected and found.
         message: String,
     },
-    /// The configuration asks for something its networks cannot do.
-    #[error("{0}")]
-    Config(String),
+    /// A configuration value outside what its field allows (checked before anything runs).
+    #[error("invalid config: {0}")]
+    Config(#[from] sngan_core::InvalidField),
+    /// A configuration file that does not parse, has an unknown key or an invalid value.
+    #[error(transparent)]
+    ConfigFile(#[from] sngan_core::ConfigError),
+    /// Writing a file of the run (a grid, the config) failed.
+    #[error(transparent)]
+    Core(#[from] sngan_core::CoreError),
+    /// A tensor could not be read back from the device.
+    #[error("reading a tensor back from the device: {0}")]
+    Tensor(String),
     /// A periodic score could not be computed.
     #[error("periodic scores at G step {step}: {message}")]
     Score {

@@ -6,7 +6,9 @@ use sngan_models::std_cnn::{DenseNorm, StdCnnDiscriminatorConfig, StdCnnGenerato
 use sngan_models::{DiscriminatorConfig, GeneratorConfig, Preset, presets};
 use sngan_spectral::{SigmaMode, SpectralNormConfig};
 
-use crate::config::{AdamSettings, DataConfig, Dataset, EmaConfig, Split, TrainConfig};
+use sngan_data::{DataConfig, DatasetName, Split};
+
+use crate::config::{AdamSettings, EmaConfig, TrainConfig};
 use crate::loss::Loss;
 use crate::penalty::GradientPenaltyConfig;
 
@@ -33,7 +35,7 @@ pub fn mnist_quickstart() -> TrainConfig {
         "mnist_quickstart".into(),
         GeneratorConfig::StdCnn(generator),
         DiscriminatorConfig::StdCnn(discriminator),
-        DataConfig::new(Dataset::Mnist)
+        DataConfig::new(DatasetName::Mnist)
             .with_split(Some(Split::Test))
             .with_size(Some(32)),
         adam_g,
@@ -98,7 +100,7 @@ fn run(
 }
 
 fn cifar10() -> DataConfig {
-    DataConfig::new(Dataset::Cifar10).with_flip(true)
+    DataConfig::new(DatasetName::Cifar10).with_flip(true)
 }
 
 /// SN-DCGAN on CIFAR-10: chainer-gan-lib `example.sh` line 8 and `train.py` defaults (the
@@ -151,7 +153,7 @@ pub fn sngan_cifar10_resnet_projection() -> TrainConfig {
 }
 
 fn stl10_48() -> DataConfig {
-    DataConfig::new(Dataset::Stl10)
+    DataConfig::new(DatasetName::Stl10)
         .with_split(Some(Split::Unlabeled))
         .with_size(Some(48))
         .with_flip(true)
@@ -196,7 +198,7 @@ pub fn sngan_stl10_resnet() -> TrainConfig {
 /// 178 px crop resized with PIL bilinear.
 pub fn sngan_celeba64_resnet() -> TrainConfig {
     let adam = AdamSettings::new(2e-4, 0.0, 0.9);
-    let data = DataConfig::new(Dataset::CelebA)
+    let data = DataConfig::new(DatasetName::CelebA)
         .with_size(Some(64))
         .with_celeba_crop(Some(CelebaCrop::Mimicry178))
         .with_flip(true);
@@ -212,7 +214,7 @@ pub fn sngan_celeba64_resnet() -> TrainConfig {
 }
 
 fn imagenet128() -> DataConfig {
-    DataConfig::new(Dataset::ImageNet)
+    DataConfig::new(DatasetName::ImageNet)
         .with_size(Some(128))
         .with_flip(true)
 }

@@ -7,12 +7,14 @@ use std::collections::HashMap;
 use burn::module::{Module, ModuleMapper, ModuleVisitor, Param, ParamId};
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
+use burn::tensor::TensorData;
+use sngan_core::SplitMix64;
 use sngan_data::ImageBatch;
 use sngan_models::{Discriminator, Generator, named_tensors, orthogonal_regularization};
 
 use crate::config::{AdamSettings, TrainConfig};
 use crate::error::TrainError;
-use crate::rng::HostRng;
+use crate::sample::{latents, random_classes};
 
 /// Everything a run trains, and what a checkpoint must hold to resume it exactly.
 pub struct Gan {
@@ -30,8 +32,8 @@ pub struct Gan {
     pub step: usize,
     /// Real batches drawn so far (the data order resumes from it).
     pub batches: u64,
-    /// Latent and label generator.
-    pub rng: HostRng,
+    /// Latent, label and mixing-weight generator (its state is saved in checkpoints).
+    pub rng: SplitMix64,
     config: TrainConfig,
     device: Device,
 }
@@ -82,7 +84,7 @@ impl Gan {
             ema,
             step: 0,
             batches: 0,
-            rng: HostRng::new(config.seed ^ 0x6A09_E667_F3BC_C908),
+            rng: SplitMix64::new(config.seed ^ 0x6A09_E667_F3BC_C908),
             config: config.clone(),
             device: device.clone(),
         }
@@ -112,8 +114,8 @@ impl Gan {
             self.batches += 1;
             let b = batch.images.dims()[0];
             let y_real = n_classes.map(|_| batch.labels.clone());
-            let z = self.rng.latents(b, z_dim, &self.device);
-            let y_fake = n_classes.map(|n| self.rng.classes(b, n, &self.device));
+            let z = latents(&mut self.rng, b, z_dim, &self.device);
+            let y_fake = n_classes.map(|n| random_classes(&mut self.rng, b, n, &self.device));
             // G in training mode (BN batch statistics, running stats advance) but no graph.
             let fake = self.g.clone().no_grad().forward(z, y_fake.clone());
             let d_real = self.d.forward(batch.images.clone(), y_real.clone());
@@ -123,14 +125,12 @@ impl Gan {
             let mut loss = config.loss.discriminator(d_real, d_fake);
             let mut loss_d = loss.clone().into_scalar::<f32>();
             if let Some(gp) = &config.gradient_penalty {
-                let alpha = self.rng.mixing(b, &self.device);
+                // Mixing weights `[batch, 1, 1, 1]` from U(0, 1].
+                let alpha: Vec<f32> = (0..b).map(|_| self.rng.uniform() as f32).collect();
+                let alpha = Tensor::from_data(TensorData::new(alpha, [b, 1, 1, 1]), &self.device);
                 let penalty = gp
                     .penalty(&self.d, batch.images, fake, alpha, y_real)
-                    .ok_or_else(|| {
-                        TrainError::Config(
-                            "gradient_penalty needs a piecewise-linear discriminator; this one has self-attention".into(),
-                        )
-                    })?;
+                    .ok_or_else(|| gp.through_attention())?;
                 stats.loss_gp = Some(finite(penalty.value, "loss_gp", self.step)?);
                 loss_d += penalty.value;
                 loss = loss + penalty.surrogate;
@@ -143,8 +143,8 @@ impl Gan {
         }
 
         let b = config.g_batch_size;
-        let z = self.rng.latents(b, z_dim, &self.device);
-        let y = n_classes.map(|n| self.rng.classes(b, n, &self.device));
+        let z = latents(&mut self.rng, b, z_dim, &self.device);
+        let y = n_classes.map(|n| random_classes(&mut self.rng, b, n, &self.device));
         let fake = self.g.forward(z, y.clone());
         // D takes no weight gradients here; its vectors still advance, as in PyTorch's G step.
         let loss = config

@@ -1,7 +1,8 @@
 //! Training for the SNGAN family (Miyato et al., ICLR 2018): the GAN step in paper order
 //! (`n_dis` D steps, then one G step), the adversarial losses, Adam per network with linear
 //! decay, an EMA of G, BigGAN's orthogonal regularisation, checkpoints that resume bit-for-bit
-//! on the CPU, and run directories with metrics, sample grids and progress.
+//! on the CPU, the run directory as the unit every command works on ([`Run`]), one way to draw
+//! samples ([`sample`]) and a run's report as one HTML page ([`report`]).
 
 mod checkpoint;
 mod config;
@@ -11,18 +12,19 @@ mod gan;
 mod grid;
 pub mod loss;
 mod penalty;
-mod rng;
+pub mod report;
 mod run;
+pub mod sample;
 
-pub use checkpoint::{latest, load as load_checkpoint, save as save_checkpoint, write_atomic};
-pub use config::{AdamSettings, DataConfig, Dataset, EmaConfig, Split, TrainConfig};
+pub use checkpoint::{Checkpoint, save as save_checkpoint};
+pub use config::{AdamSettings, EmaConfig, TrainConfig};
 pub use error::TrainError;
 pub use gan::{Gan, StepStats};
 pub use grid::save_grid;
 pub use loss::Loss;
 pub use penalty::{GradientPenalty, GradientPenaltyConfig};
-pub use rng::HostRng;
-pub use run::{Evaluator, RunOptions, RunSummary, train, train_on};
+pub use run::{Evaluator, Metrics, Run, RunOptions, RunSummary, train};
+pub use sample::{Classes, Latents, SampleSpec};
 
 #[cfg(test)]
 mod tests;

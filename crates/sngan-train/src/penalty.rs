@@ -25,6 +25,17 @@ pub struct GradientPenaltyConfig {
     pub weight: f64,
 }
 
+impl GradientPenaltyConfig {
+    /// The error of a penalty asked of a discriminator with self-attention.
+    pub(crate) fn through_attention(&self) -> sngan_core::InvalidField {
+        sngan_core::InvalidField::new(
+            "gradient_penalty",
+            format!("{self:?}"),
+            "null for a discriminator with self-attention, which has no tangent pass for the penalty's gradient",
+        )
+    }
+}
+
 /// The penalty at one batch.
 pub struct GradientPenalty {
     /// `P`, the penalty with its weight.

@@ -6,8 +6,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::Path;
 
-use md5::{Digest, Md5};
-use sha2::Sha256;
+use sngan_core::{md5_hex, sha256_hex};
 use sngan_data::{
     CifarOptions, CifarSplit, CifarVariant, DatasetName, FetchOptions, MnistSplit, Remote,
     fetch_remotes, load_cifar, load_mnist, remotes,
@@ -72,17 +71,6 @@ fn serve(routes: HashMap<String, Route>) -> String {
         }
     });
     format!("http://{addr}")
-}
-
-fn md5_hex(b: &[u8]) -> String {
-    Md5::digest(b).iter().map(|x| format!("{x:02x}")).collect()
-}
-
-fn sha256_hex(b: &[u8]) -> String {
-    Sha256::digest(b)
-        .iter()
-        .map(|x| format!("{x:02x}"))
-        .collect()
 }
 
 fn synthetic_cifar() -> Vec<u8> {

@@ -127,11 +127,7 @@ fn lazy_sets_report_each_unreadable_image() {
 
 #[test]
 fn open_picks_the_layout_and_the_defaults() {
-    use sngan_data::{Image, OpenOptions, npy_bytes, open};
-    let lax = OpenOptions {
-        check_counts: false,
-        ..OpenOptions::default()
-    };
+    use sngan_data::{DataConfig, Image, Split};
     // CIFAR-10 resized to 16 with PIL bilinear
     let dir = TempDir::new("open");
     for b in 1..=5 {
@@ -140,43 +136,35 @@ fn open_picks_the_layout_and_the_defaults() {
             &cifar_bin(b, &[vec![b as u8]]),
         );
     }
-    let c = open(
-        DatasetName::Cifar10,
-        &dir.join("c10"),
-        &OpenOptions {
-            size: Some(16),
-            ..lax.clone()
-        },
-    )
-    .expect("cifar");
+    let cifar = DataConfig::new(DatasetName::Cifar10).with_size(Some(16));
+    let c = cifar.open_partial(&dir.join("c10")).expect("cifar");
     assert_eq!(
         (c.len(), c.shape(), c.num_classes()),
         (5, [16, 16, 3], Some(10))
     );
+    assert_eq!(cifar.image_shape(), c.shape());
     // npy class folders -> NpyFolder; image class folders -> ImageFolder at 128
     dir.write(
         "npy/n01/a.npy",
-        &npy_bytes(&Image::new(4, 4, 3, vec![9; 48])),
+        &Image::new(4, 4, 3, vec![9; 48]).to_array().to_npy(),
     );
-    let n = open(DatasetName::ImageNet, &dir.join("npy"), &lax).expect("npy");
+    let imagenet = DataConfig::new(DatasetName::ImageNet);
+    let n = imagenet.open_partial(&dir.join("npy")).expect("npy");
     assert_eq!(n.shape(), [4, 4, 3]);
     dir.write(
         "jpg/n01/a.png",
         &crate::fixtures::png(&crate::fixtures::rgb(0, 30, 40)),
     );
-    let f = open(DatasetName::ImageNet, &dir.join("jpg"), &lax).expect("folder");
+    let f = imagenet.open_partial(&dir.join("jpg")).expect("folder");
     assert_eq!(f.shape(), [128, 128, 3]);
     assert_eq!(f.load(0).expect("load").shape(), [128, 128, 3]);
-    let e = err_msg(open(
-        DatasetName::Cifar10,
-        &dir.join("c10"),
-        &OpenOptions {
-            split: Some("valid".into()),
-            ..lax
-        },
-    ));
+    let valid = cifar.with_split(Some(Split::Valid));
     assert_eq!(
-        e,
-        "unknown CIFAR split 'valid': expected one of train, test"
+        err_msg(valid.open_partial(&dir.join("c10"))),
+        "unknown cifar10 split 'valid': expected one of train, test"
+    );
+    assert_eq!(
+        valid.validate().expect_err("checked").to_string(),
+        "split = Valid: cifar10 has the splits train, test"
     );
 }

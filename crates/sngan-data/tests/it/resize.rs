@@ -1,13 +1,12 @@
 //! Pixel parity with Pillow 13.0.0 and opencv-python 5.0.0 on the committed golden files
 //! (tests/fixtures/resize/export.py): every case must match with zero differing values.
 
-use sngan_data::{CropBox, Filter, Image, crop, parse_npy_u8, resize};
+use sngan_data::{CropBox, Filter, Image, crop, resize};
 
 fn load(dir: &str, name: &str) -> Image {
     let path = format!("{dir}/{name}.npy");
     let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    let (s, data) = parse_npy_u8(&bytes, None, &path).unwrap_or_else(|e| panic!("{e}"));
-    Image::new(s[0], s[1], s[2], data)
+    Image::from_npy(&bytes, &path).unwrap_or_else(|e| panic!("{e}"))
 }
 
 #[test]

@@ -153,13 +153,12 @@ fn missing_split_and_unknown_split_name() {
         &e,
         "missing stl10_binary/unlabeled_X.bin (found: stl10_binary/train_X.bin, stl10_binary/train_y.bin)",
     );
-    let e = "valid"
-        .parse::<Stl10Split>()
+    let e = Stl10Split::try_from(sngan_data::Split::Valid)
         .err()
         .map(|e| e.to_string())
         .unwrap_or_default();
     assert_eq!(
         e,
-        "unknown STL-10 split 'valid': expected one of train, test, unlabeled, train+unlabeled, train+test"
+        "unknown stl10 split 'valid': expected one of unlabeled, train, test, train+unlabeled, train+test"
     );
 }

@@ -21,7 +21,7 @@ use burn::prelude::*;
 
 use crate::error::{MetricsError, Result};
 use crate::features::Features;
-use crate::images::ImagesRef;
+use sngan_core::ImagesRef;
 
 /// Name recorded in statistics files for pool3 features of this network.
 pub const POOL3_FEATURES: &str = "inception-2015-12-05/pool3";

@@ -11,7 +11,7 @@
 use rayon::prelude::*;
 
 use crate::error::{MetricsError, Result};
-use crate::images::ImagesRef;
+use sngan_core::ImagesRef;
 
 /// How uint8 images become the Inception input. Recorded in every statistics file, because FIDs
 /// computed with different modes differ by several percent (research/metrics.md section 3.3).

@@ -10,6 +10,7 @@ use burn::prelude::*;
 use burn::store::burn_pack::Tensor as PackTensor;
 use burn::store::{BurnToPyTorchAdapter, ModuleSnapshot, PyTorchToBurnAdapter, PytorchStore};
 use burn::tensor::{Bytes, DType};
+use sngan_core::SplitMix64;
 
 use super::model::{FidInception, FidInceptionConfig};
 use crate::error::{MetricsError, Result};
@@ -145,8 +146,6 @@ pub fn load_fid_inception(path: &Path, device: &Device) -> Result<FidInception> 
     apply_torch_tensors(tensors, path, device)
 }
 
-const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
-
 /// FNV-1a, 64 bit.
 pub fn fnv1a64(s: &str) -> u64 {
     s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
@@ -154,15 +153,10 @@ pub fn fnv1a64(s: &str) -> u64 {
     })
 }
 
-fn splitmix64(mut z: u64) -> u64 {
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
-/// `u(key, i) ∈ [0, 1)`: the top 53 bits of `splitmix64(fnv1a64(key) + i + φ·2^64)`, times 2^-53.
+/// `u(key, i) ∈ [0, 1)`: the top 53 bits of `splitmix64(fnv1a64(key) + i + φ·2^64)`, times 2^-53
+/// (the first draw of [`SplitMix64`] seeded with `fnv1a64(key) + i`).
 pub fn hash_uniform(key_hash: u64, i: u64) -> f64 {
-    (splitmix64(key_hash.wrapping_add(i).wrapping_add(GOLDEN)) >> 11) as f64
+    (SplitMix64::new(key_hash.wrapping_add(i)).next_u64() >> 11) as f64
         * (1.0 / (1u64 << 53) as f64)
 }
 

@@ -13,11 +13,11 @@ use sngan_metrics::{
 use crate::common::temp_dir;
 
 fn images(seed: u64, n: usize) -> Images {
-    let mut rng = sngan_metrics::kid::SplitMix64(seed);
+    let mut rng = sngan_core::SplitMix64::new(seed);
     let data = (0..n * 16 * 16 * 3)
         .map(|_| (rng.next_u64() >> 56) as u8)
         .collect();
-    Images::new(data, [n, 16, 16, 3]).expect("shape")
+    Images::from_nhwc(data, [n, 16, 16, 3]).expect("shape")
 }
 
 #[test]

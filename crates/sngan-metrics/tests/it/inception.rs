@@ -53,8 +53,8 @@ fn inputs() -> (Images, Images) {
     x32.extend(std::iter::repeat_n(255u8, 3 * 32 * 32));
     let x299 = hash_u8("inputs/299", 3 * 299 * 299);
     (
-        Images::new(nchw_to_nhwc(&x32, [4, 3, 32, 32]), [4, 32, 32, 3]).expect("shape"),
-        Images::new(nchw_to_nhwc(&x299, [1, 3, 299, 299]), [1, 299, 299, 3]).expect("shape"),
+        Images::from_nhwc(nchw_to_nhwc(&x32, [4, 3, 32, 32]), [4, 32, 32, 3]).expect("shape"),
+        Images::from_nhwc(nchw_to_nhwc(&x299, [1, 3, 299, 299]), [1, 299, 299, 3]).expect("shape"),
     )
 }
 

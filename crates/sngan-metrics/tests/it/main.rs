@@ -4,7 +4,6 @@
 
 mod common;
 mod eval;
-mod fetch;
 mod formulas;
 mod inception;
 mod mnist;

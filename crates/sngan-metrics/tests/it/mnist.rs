@@ -36,7 +36,7 @@ fn load(split: &str) -> (Images, Vec<u8>) {
     let (dims, px) = read_idx_gz(&dir.join(format!("{split}-images-idx3-ubyte.gz")));
     let (_, labels) = read_idx_gz(&dir.join(format!("{split}-labels-idx1-ubyte.gz")));
     (
-        Images::new(px, [dims[0], 28, 28, 1]).expect("shape"),
+        Images::from_nhwc(px, [dims[0], 28, 28, 1]).expect("shape"),
         labels,
     )
 }
@@ -76,7 +76,7 @@ fn classifier_fid_is_and_class_accuracy_separate_real_from_corrupted() {
             img.iter_mut().for_each(|p| *p = 255 - *p);
         }
     }
-    let bad_images = Images::new(data, [2_000, 28, 28, 1]).expect("shape");
+    let bad_images = Images::from_nhwc(data, [2_000, 28, 28, 1]).expect("shape");
     let wrong: Vec<u8> = labels[..2_000].iter().map(|l| (l + 1) % 10).collect();
     let bad = yard
         .evaluate(bad_images.view(), &reference, Some(&wrong))

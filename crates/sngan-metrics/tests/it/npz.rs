@@ -1,7 +1,7 @@
 //! `.npz`/`.npy` reading and writing: numpy-written stats in every layout the peers use, our
 //! own files round-tripped with their records, sample arrays, and the error messages.
 
-use sngan_metrics::{Images, MetricsError, Preprocess, Statistics};
+use sngan_metrics::{Images, Preprocess, Statistics};
 
 use crate::common::{cases, fixture, temp_dir};
 
@@ -43,8 +43,8 @@ fn reads_sample_arrays_nhwc_and_nchw() {
         .collect();
     let a = Images::read(&fixture("formulas", "images_nhwc.npz")).expect("nhwc npz");
     let b = Images::read(&fixture("formulas", "images_nchw.npy")).expect("nchw npy");
-    assert_eq!(a.shape, [2, 5, 4, 3]);
-    assert_eq!(a.data, want);
+    assert_eq!(a.view().shape(), [2, 5, 4, 3]);
+    assert_eq!(a.pixels, want);
     assert_eq!(b, a);
 }
 
@@ -55,8 +55,11 @@ fn bad_files_name_the_file_the_expectation_and_the_finding() {
     let junk = dir.join("junk.npz");
     std::fs::write(&junk, b"hello").expect("write");
     let e = Statistics::read(&junk).expect_err("junk");
-    assert!(matches!(e, MetricsError::Format { .. }), "{e}");
-    assert!(e.to_string().contains("junk.npz"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("junk.npz: expected a .npz (zip) archive"),
+        "{e}"
+    );
     // Truncated archive.
     let bytes = std::fs::read(fixture("formulas", "stats_a.npz")).expect("read");
     let cut = dir.join("cut.npz");
@@ -66,13 +69,18 @@ fn bad_files_name_the_file_the_expectation_and_the_finding() {
     // Images file where stats are expected: missing `mu`.
     let e = Statistics::read(&fixture("formulas", "images_nhwc.npz")).expect_err("no mu");
     assert!(
-        matches!(&e, MetricsError::MissingArray { name, found, .. } if name == "mu" && found == "images"),
+        e.to_string()
+            .ends_with("images_nhwc.npz: expected an array named `mu`, found only [images]"),
         "{e}"
     );
-    // Stats file where images are expected: float64, not uint8.
+    // Stats file where images are expected: no image array.
     let e = Images::read(&fixture("formulas", "stats_a.npz")).expect_err("not images");
-    assert!(matches!(e, MetricsError::MissingArray { .. }), "{e}");
+    assert!(
+        e.to_string()
+            .contains("stats_a.npz: expected an array named `x` or `images`"),
+        "{e}"
+    );
     let e = Statistics::read(&dir.join("absent.npz")).expect_err("absent");
-    assert!(matches!(e, MetricsError::Io { .. }), "{e}");
+    assert!(e.to_string().contains("absent.npz: No such file"), "{e}");
     std::fs::remove_dir_all(dir).ok();
 }

@@ -21,6 +21,9 @@ pub struct SelfAttentionConfig {
     /// Weight initialisation.
     #[config(default = "WeightInit::PyTorch")]
     pub init: WeightInit,
+    /// Side of the input maps; needed by strict spectral norm only.
+    #[config(default = "None")]
+    pub input_side: Option<usize>,
 }
 
 /// `out = x + sigma * o(g(x) softmax(theta(x)^T phi(x))^T)`: bias-free 1x1 convs theta, phi
@@ -51,9 +54,11 @@ impl SelfAttentionConfig {
             c > 0 && c.is_multiple_of(8),
             "self-attention needs channels divisible by 8, got {c}"
         );
+        // Every 1x1 conv sees the full map: phi and g pool after their conv.
         let conv = |c_in: usize, c_out: usize| {
             let config = SnConv2dConfig::new([c_in, c_out], [1, 1])
                 .with_bias(false)
+                .with_input_size(self.input_side.map(|s| [s, s]))
                 .with_sn(self.sn.clone());
             self.init.conv(config, LayerKind::Conv1x1, device)
         };

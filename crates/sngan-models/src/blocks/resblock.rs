@@ -23,15 +23,18 @@ pub fn downsample2(x: Tensor<4>) -> Tensor<4> {
     avg_pool2d(x, AvgPoolOptions::new([2, 2]))
 }
 
+/// A `kernel x kernel` conv with "same" padding on a `side x side` input (strict SN needs it).
 fn conv(
     [c_in, c_out]: [usize; 2],
     kernel: usize,
+    side: Option<usize>,
     sn: &Option<SpectralNormConfig>,
     init: &WeightInit,
     device: &Device,
 ) -> SnConv2d {
     let config = SnConv2dConfig::new([c_in, c_out], [kernel, kernel])
         .with_padding([kernel / 2, kernel / 2])
+        .with_input_size(side.map(|s| [s, s]))
         .with_sn(sn.clone());
     let kind = if kernel == 1 {
         LayerKind::Conv1x1
@@ -58,6 +61,9 @@ pub struct GenBlockConfig {
     /// Weight initialisation.
     #[config(default = "WeightInit::PyTorch")]
     pub init: WeightInit,
+    /// Side of the block's input maps; needed by strict spectral norm only.
+    #[config(default = "None")]
+    pub input_side: Option<usize>,
 }
 
 /// Pre-activation up-block: `BN-ReLU-up-conv3x3-BN-ReLU-conv3x3`, plus `up-conv1x1` shortcut.
@@ -79,6 +85,7 @@ impl GenBlockConfig {
     /// Build the block.
     pub fn init(&self, device: &Device) -> GenBlock {
         let [c_in, c_out] = self.channels;
+        let up = self.input_side.map(|s| 2 * s);
         let norm = |c: usize| {
             GenNorm::new(
                 c,
@@ -91,10 +98,11 @@ impl GenBlockConfig {
         };
         GenBlock {
             bn1: norm(c_in),
-            conv2d1: conv([c_in, c_out], 3, &self.sn, &self.init, device),
+            // Every conv runs after the 2x up-sampling.
+            conv2d1: conv([c_in, c_out], 3, up, &self.sn, &self.init, device),
             bn2: norm(c_out),
-            conv2d2: conv([c_out, c_out], 3, &self.sn, &self.init, device),
-            conv2d0: conv([c_in, c_out], 1, &self.sn, &self.init, device),
+            conv2d2: conv([c_out, c_out], 3, up, &self.sn, &self.init, device),
+            conv2d0: conv([c_in, c_out], 1, up, &self.sn, &self.init, device),
         }
     }
 }
@@ -142,6 +150,9 @@ pub struct DiscBlockConfig {
     /// Weight initialisation.
     #[config(default = "WeightInit::PyTorch")]
     pub init: WeightInit,
+    /// Side of the block's input maps; needed by strict spectral norm only.
+    #[config(default = "None")]
+    pub input_side: Option<usize>,
 }
 
 /// Down-block: `ReLU-conv3x3-ReLU-conv3x3-[pool]` plus `conv1x1-[pool]` shortcut when the
@@ -171,10 +182,15 @@ impl DiscBlockConfig {
             _ => c_out,
         };
         let shortcut = self.optimized || downsample || c_in != c_out;
+        let side = self.input_side;
         DiscBlock {
-            conv2d1: conv([c_in, hidden], 3, &self.sn, &self.init, device),
-            conv2d2: conv([hidden, c_out], 3, &self.sn, &self.init, device),
-            conv2d0: shortcut.then(|| conv([c_in, c_out], 1, &self.sn, &self.init, device)),
+            conv2d1: conv([c_in, hidden], 3, side, &self.sn, &self.init, device),
+            conv2d2: conv([hidden, c_out], 3, side, &self.sn, &self.init, device),
+            // The first block pools before its shortcut conv, the others after it.
+            conv2d0: shortcut.then(|| {
+                let side = side.map(|s| if self.optimized { s / 2 } else { s });
+                conv([c_in, c_out], 1, side, &self.sn, &self.init, device)
+            }),
             downsample,
             optimized: self.optimized,
         }

@@ -1,16 +1,27 @@
 //! The checked download, against a tiny HTTP server on 127.0.0.1 started by the test (no other
 //! address is contacted).
 
+#![allow(missing_docs)]
+
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::thread::JoinHandle;
 
-use sha2::{Digest, Sha256};
-use sngan_metrics::MetricsError;
-use sngan_metrics::fetch::{fetch_checked, fetch_inception, sha256_file};
-use sngan_metrics::inception::FID_WEIGHTS_FILE;
+use sngan_core::{CoreError, Digests, download, file_digests};
 
-use crate::common::temp_dir;
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("sngan-core-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+fn sha256(prefix: &str) -> Digests {
+    Digests {
+        md5: None,
+        sha256: Some(prefix.into()),
+    }
+}
 
 /// Serves `requests` connections: `/weights.pth` -> 200 with `body`, `/moved` -> 302 to
 /// `/weights.pth`, anything else -> 404. Returns the base URL and the thread.
@@ -61,26 +72,33 @@ fn serve(body: Vec<u8>, requests: usize) -> (String, JoinHandle<Vec<String>>) {
     (base, handle)
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 #[test]
 fn downloads_follow_redirects_and_check_the_hash() {
     let body: Vec<u8> = (0..200_000u32).map(|i| (i * 31 % 251) as u8).collect();
-    let digest = sha256_hex(&body);
-    let (base, server) = serve(body.clone(), 2);
     let dir = temp_dir("fetch-ok");
     let dest = dir.join("w.pth");
-    let got = fetch_checked(&format!("{base}/moved"), &dest, &digest[..8]).expect("download");
-    assert_eq!(std::fs::read(&got).expect("read"), body);
-    assert_eq!(sha256_file(&got).expect("hash"), digest);
+    std::fs::write(&dest, &body).expect("write");
+    let (_, digest) = file_digests(&dest).expect("digests");
+    std::fs::remove_file(&dest).expect("remove");
+    let (base, server) = serve(body.clone(), 2);
+    let got = download(
+        &format!("{base}/moved"),
+        &dest,
+        &sha256(&digest[..8]),
+        false,
+    )
+    .expect("download");
+    assert_eq!(got, body.len() as u64);
+    assert_eq!(std::fs::read(&dest).expect("read"), body);
     assert_eq!(server.join().expect("server"), ["/moved", "/weights.pth"]);
     // Already present with the right hash: no request is made (no server is listening now).
-    fetch_checked("http://127.0.0.1:9/never", &dest, &digest[..8]).expect("kept");
+    let got = download(
+        "http://127.0.0.1:9/never",
+        &dest,
+        &sha256(&digest[..8]),
+        false,
+    );
+    assert_eq!(got.expect("kept"), 0);
     std::fs::remove_dir_all(dir).ok();
 }
 
@@ -88,17 +106,30 @@ fn downloads_follow_redirects_and_check_the_hash() {
 fn a_wrong_hash_or_a_404_leaves_no_file_and_says_why() {
     let (base, server) = serve(b"not the inception weights".to_vec(), 2);
     let dir = temp_dir("fetch-bad");
-    let e = fetch_inception(&dir, Some(&format!("{base}/weights.pth"))).expect_err("bad hash");
-    assert!(matches!(e, MetricsError::Checksum { .. }), "{e}");
+    let dest = dir.join("pt_inception-2015-12-05-6726825d.pth");
+    let e = download(
+        &format!("{base}/weights.pth"),
+        &dest,
+        &sha256("6726825d"),
+        false,
+    )
+    .expect_err("bad hash");
+    assert!(matches!(e, CoreError::Checksum { .. }), "{e}");
     assert!(e.to_string().contains("6726825d"), "{e}");
-    assert!(!dir.join(FID_WEIGHTS_FILE).exists());
+    assert!(!dest.exists());
     assert_eq!(
         std::fs::read_dir(&dir).expect("dir").count(),
         0,
         "no partial file left"
     );
-    let e = fetch_inception(&dir, Some(&format!("{base}/missing"))).expect_err("404");
-    assert!(matches!(e, MetricsError::Http { .. }), "{e}");
+    let e = download(
+        &format!("{base}/missing"),
+        &dest,
+        &sha256("6726825d"),
+        false,
+    )
+    .expect_err("404");
+    assert!(matches!(e, CoreError::Download { .. }), "{e}");
     assert!(e.to_string().contains("404"), "{e}");
     server.join().expect("server");
     std::fs::remove_dir_all(dir).ok();
