@@ -52,38 +52,18 @@ const PARALLEL_GEMM_WORK: usize = 128 * 128 * 128;
 pub(crate) trait Elem: bytemuck::Pod + Num + Send + Sync + 'static {
     /// Whether Winograd's transforms keep this type's rounding near the direct sum's.
     const WINOGRAD: bool;
-    fn from_f64(v: f64) -> Self;
-    fn to_f64(self) -> f64;
 }
 
 impl Elem for f32 {
     const WINOGRAD: bool = true;
-    fn from_f64(v: f64) -> Self {
-        v as f32
-    }
-    fn to_f64(self) -> f64 {
-        self as f64
-    }
 }
 
 impl Elem for f64 {
     const WINOGRAD: bool = true;
-    fn from_f64(v: f64) -> Self {
-        v
-    }
-    fn to_f64(self) -> f64 {
-        self
-    }
 }
 
 impl Elem for f16 {
     const WINOGRAD: bool = false;
-    fn from_f64(v: f64) -> Self {
-        f16::from_f64(v)
-    }
-    fn to_f64(self) -> f64 {
-        f16::to_f64(self)
-    }
 }
 
 /// How an image `[batch, channels, in_h, in_w]` is swept by a `kernel` with `stride`,
