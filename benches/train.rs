@@ -30,7 +30,11 @@ fn main() {
             experiments::sngan_cifar10_std_cnn(),
             5,
         ),
-        ("sngan_cifar10_resnet", experiments::sngan_cifar10_resnet(), 3),
+        (
+            "sngan_cifar10_resnet",
+            experiments::sngan_cifar10_resnet(),
+            3,
+        ),
         ("sagan_cifar10", experiments::sagan_cifar10(), 3),
     ];
     for (name, config, rounds) in cases {
@@ -67,7 +71,10 @@ fn main() {
             images / ms * 1e3
         );
     }
-    if only.as_ref().is_none_or(|o| "celeba_jpeg".contains(o.as_str())) {
+    if only
+        .as_ref()
+        .is_none_or(|o| "celeba_jpeg".contains(o.as_str()))
+    {
         celeba_jpeg_run(&device);
     }
 }

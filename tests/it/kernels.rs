@@ -79,8 +79,8 @@ impl Geometry {
                                         .checked_sub(self.padding[1].0)
                                         .filter(|&i| i < in_w);
                                     if let (Some(ih), Some(iw)) = (ih, iw) {
-                                        let xi = ((b * self.channels + c0 + c) * in_h + ih) * in_w
-                                            + iw;
+                                        let xi =
+                                            ((b * self.channels + c0 + c) * in_h + ih) * in_w + iw;
                                         let wi = ((o * cg + c) * kh + ki) * kw + kj;
                                         f(xi, wi, yi);
                                     }
@@ -166,10 +166,7 @@ fn f32s(v: Vec<f64>) -> Vec<f32> {
 }
 
 /// The gradient of `t` in `grads`, flattened.
-fn grad_of<const D: usize>(
-    t: &Tensor<D>,
-    grads: &sngan::burn::tensor::Gradients,
-) -> Vec<f32> {
+fn grad_of<const D: usize>(t: &Tensor<D>, grads: &sngan::burn::tensor::Gradients) -> Vec<f32> {
     values(t.grad(grads).expect("tracked tensor has a gradient"))
 }
 
@@ -235,7 +232,9 @@ fn conv_transpose2d_and_its_gradients_match_the_definition() {
         // columns at its end that only the bias reaches (below the stride and the dilation).
         let padding_out = [0, 1].map(|a| rng.next(g.stride[a].max(g.dilation[a])));
         g.in_size = [0, 1].map(|a| {
-            (g.out_size[a] - 1) * g.stride[a] + (g.kernel[a] - 1) * g.dilation[a] + 1
+            (g.out_size[a] - 1) * g.stride[a]
+                + (g.kernel[a] - 1) * g.dilation[a]
+                + 1
                 + padding_out[a]
                 - 2 * g.padding[a].0
         });
@@ -395,7 +394,8 @@ fn batch_norm_training_matches_the_formula() {
         let var = (flat - mean.clone()).square().mean_dim(1);
         let chan = |v: Tensor<2>| v.reshape([1, c, 1, 1]);
         let normalized = (xr.clone() - chan(mean.clone())) / chan((var.clone() + eps).sqrt());
-        let reference = normalized * gr.clone().reshape([1, c, 1, 1]) + br.clone().reshape([1, c, 1, 1]);
+        let reference =
+            normalized * gr.clone().reshape([1, c, 1, 1]) + br.clone().reshape([1, c, 1, 1]);
         let ref_grads = (reference.clone() * r).sum().backward();
 
         let what = |t: &str| format!("{shape:?} {t}");

@@ -94,7 +94,12 @@ impl BatchNorm {
     /// `gamma (x - mean) / sqrt(var + eps) + beta`, as one backend operation (Burn's
     /// `batch_norm_train`, differentiated as a whole, or `batch_norm` with the running
     /// statistics), so the backend computes it in a few passes instead of a dozen.
-    fn apply<const D: usize>(&self, input: Tensor<D>, gamma: Tensor<1>, beta: Tensor<1>) -> Tensor<D> {
+    fn apply<const D: usize>(
+        &self,
+        input: Tensor<D>,
+        gamma: Tensor<1>,
+        beta: Tensor<1>,
+    ) -> Tensor<D> {
         if !(input.device().is_autodiff() && self.training.is_enabled()) {
             let device = input.device();
             return batch_norm(

@@ -222,7 +222,11 @@ fn held(tensors: &[&FlexTensor]) -> Vec<FlexTensor> {
 }
 
 fn tensor<T: Elem>(data: Vec<T>, shape: Shape) -> FlexTensor {
-    FlexTensor::new(Bytes::from_elems(data), Layout::contiguous(shape), T::dtype())
+    FlexTensor::new(
+        Bytes::from_elems(data),
+        Layout::contiguous(shape),
+        T::dtype(),
+    )
 }
 
 /// Runs `f` on the tensors converted to f32 when they are f16 or bf16, converting its outputs
@@ -340,7 +344,10 @@ pub(crate) fn batch_norm(
         macro_rules! run {
             ($T:ty) => {{
                 let s = |i: usize| t[i].storage::<$T>();
-                [tensor(eval::<$T>(s(0), [s(1), s(2), s(3), s(4)], eps, dims), shape)]
+                [tensor(
+                    eval::<$T>(s(0), [s(1), s(2), s(3), s(4)], eps, dims),
+                    shape,
+                )]
             }};
         }
         match t[0].dtype() {

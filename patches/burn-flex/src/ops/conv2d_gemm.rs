@@ -451,11 +451,24 @@ fn scatter_block<T: Elem>(
 /// The chunk's columns as a `[kh * kw * C/g, chunk.columns()]` operand for channels
 /// `[c0, c0 + C/g)`: the image block itself for a 1x1 kernel, else unfolded channels-last
 /// into `scratch.cols` (then stored transposed, one row per position).
-fn columns<T: Elem>(x: &[T], u: &Unfold, c0: usize, chunk: Chunk, scratch: &mut Scratch<T>) -> Mat<T> {
+fn columns<T: Elem>(
+    x: &[T],
+    u: &Unfold,
+    c0: usize,
+    chunk: Chunk,
+    scratch: &mut Scratch<T>,
+) -> Mat<T> {
     let cg = u.channels / u.groups;
     if u.is_identity() {
         let positions = u.positions();
-        return position_block(x, u.channels, positions, c0..c0 + cg, chunk, &mut scratch.cols);
+        return position_block(
+            x,
+            u.channels,
+            positions,
+            c0..c0 + cg,
+            chunk,
+            &mut scratch.cols,
+        );
     }
     scratch.load_nhwc(x, u, chunk);
     let ld = column_stride(u.group_rows());
@@ -626,7 +639,11 @@ pub(crate) fn fold<T: Elem>(
     let per_image = u.image_len();
     let plane = u.in_size[0] * u.in_size[1];
     let mut image = vec![T::zero(); u.batch * per_image];
-    let (rows, og, cg) = (u.group_rows(), out_channels / u.groups, u.channels / u.groups);
+    let (rows, og, cg) = (
+        u.group_rows(),
+        out_channels / u.groups,
+        u.channels / u.groups,
+    );
     let w = taps_last(w, u);
     split_batch(&mut image, u.batch, per_image, |first, image, alongside| {
         let images = image.len() / per_image.max(1);
@@ -640,7 +657,14 @@ pub(crate) fn fold<T: Elem>(
             }
             for g in 0..u.groups {
                 let channels = g * og..(g + 1) * og;
-                let dz = position_block(z, out_channels, positions, channels, chunk, &mut scratch.block);
+                let dz = position_block(
+                    z,
+                    out_channels,
+                    positions,
+                    channels,
+                    chunk,
+                    &mut scratch.block,
+                );
                 let w_g = Mat {
                     ptr: w[g * og * rows..].as_ptr(),
                     rs: rows as isize,
@@ -662,12 +686,26 @@ pub(crate) fn fold<T: Elem>(
                 scratch.cols.resize(n * ld, T::zero());
                 let dst = scratch.cols.as_mut_ptr();
                 // SAFETY: `cols` holds `n` rows of `ld >= rows`, the operands their blocks.
-                unsafe { matmul([n, rows, og], dst, ld, false, dz.transposed(), w_g, !alongside) };
+                unsafe {
+                    matmul(
+                        [n, rows, og],
+                        dst,
+                        ld,
+                        false,
+                        dz.transposed(),
+                        w_g,
+                        !alongside,
+                    )
+                };
                 col2im(&scratch.cols, u, c0, chunk, &mut scratch.nhwc);
             }
             if !u.is_identity() && chunk.start + chunk.len == positions {
                 let out = &mut image[chunk.first_image * per_image..][..chunk.images * per_image];
-                for (src, dst) in scratch.nhwc.chunks_exact(per_image).zip(out.chunks_exact_mut(per_image)) {
+                for (src, dst) in scratch
+                    .nhwc
+                    .chunks_exact(per_image)
+                    .zip(out.chunks_exact_mut(per_image))
+                {
                     transpose(src, plane, u.channels, dst);
                 }
             }
@@ -720,7 +758,11 @@ trait Kernel {
 
 /// Runs `kernel` on `inputs` (one float dtype: f32, f64 and f16 natively, bf16 through f32)
 /// into a contiguous tensor of `shape`.
-fn launch<const D: usize>(kernel: impl Kernel, inputs: &[&FlexTensor], shape: [usize; D]) -> FlexTensor {
+fn launch<const D: usize>(
+    kernel: impl Kernel,
+    inputs: &[&FlexTensor],
+    shape: [usize; D],
+) -> FlexTensor {
     fn native<T: Elem + burn_backend::Element>(
         kernel: &impl Kernel,
         inputs: &[&FlexTensor],
@@ -810,7 +852,12 @@ impl Kernel for BiasGrad {
 }
 
 /// The sweep of conv2d's input `x` by `weight` with `options`, producing `out_size` positions.
-fn conv_unfold(x: [usize; 4], weight: [usize; 4], options: &ConvOptions<2>, out_size: [usize; 2]) -> Unfold {
+fn conv_unfold(
+    x: [usize; 4],
+    weight: [usize; 4],
+    options: &ConvOptions<2>,
+    out_size: [usize; 2],
+) -> Unfold {
     Unfold {
         batch: x[0],
         channels: x[1],

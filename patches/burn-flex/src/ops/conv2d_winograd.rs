@@ -199,7 +199,13 @@ fn input_transform<T: Elem>(x: &[T], u: &Unfold, chunk: TileChunk, v: &mut [T]) 
 
 /// `y[o, 2x2 tile] = (Aᵀ m A)` for `m[ξ] = M[ξ][o][t]`, written into the task's output images
 /// (partial tiles at the bottom and right edges cropped).
-fn output_transform<T: Elem>(m: &[T], u: &Unfold, out_channels: usize, chunk: TileChunk, y: &mut [T]) {
+fn output_transform<T: Elem>(
+    m: &[T],
+    u: &Unfold,
+    out_channels: usize,
+    chunk: TileChunk,
+    y: &mut [T],
+) {
     let [_, tw] = tiles(u);
     let [out_h, out_w] = u.out_size;
     let n = chunk.len;
@@ -252,7 +258,13 @@ fn output_transform<T: Elem>(m: &[T], u: &Unfold, out_channels: usize, chunk: Ti
 }
 
 /// `y = conv2d(x, w) + bias` by Winograd F(2x2, 3x3); `u` must satisfy [`applies`].
-pub(super) fn forward<T: Elem>(x: &[T], w: &[T], bias: Option<&[T]>, u: &Unfold, out_channels: usize) -> Vec<T> {
+pub(super) fn forward<T: Elem>(
+    x: &[T],
+    w: &[T],
+    bias: Option<&[T]>,
+    u: &Unfold,
+    out_channels: usize,
+) -> Vec<T> {
     let [th, tw] = tiles(u);
     let [out_h, out_w] = u.out_size;
     let per_image = out_channels * out_h * out_w;
@@ -271,8 +283,16 @@ pub(super) fn forward<T: Elem>(x: &[T], w: &[T], bias: Option<&[T]>, u: &Unfold,
             m.resize(16 * o_n * n, T::zero());
             input_transform(x, u, chunk, &mut v);
             for xi in 0..16 {
-                let lhs = Mat { ptr: filters[xi * o_n * c_n..].as_ptr(), rs: c_n as isize, cs: 1 };
-                let rhs = Mat { ptr: v[xi * c_n * n..].as_ptr(), rs: n as isize, cs: 1 };
+                let lhs = Mat {
+                    ptr: filters[xi * o_n * c_n..].as_ptr(),
+                    rs: c_n as isize,
+                    cs: 1,
+                };
+                let rhs = Mat {
+                    ptr: v[xi * c_n * n..].as_ptr(),
+                    rs: n as isize,
+                    cs: 1,
+                };
                 let dst = m[xi * o_n * n..].as_mut_ptr();
                 // SAFETY: each block is `o_n x c_n`, `c_n x n`, `o_n x n` inside its buffer.
                 unsafe { matmul([o_n, n, c_n], dst, n, false, lhs, rhs, !alongside) };
@@ -287,7 +307,13 @@ pub(super) fn forward<T: Elem>(x: &[T], w: &[T], bias: Option<&[T]>, u: &Unfold,
 }
 
 /// `DY[ξ][o][t] = (A dy Aᵀ)[ξ]` for the 2x2 output-gradient tile `t` (zero beyond the output).
-fn grad_transform<T: Elem>(dy: &[T], u: &Unfold, out_channels: usize, chunk: TileChunk, g: &mut [T]) {
+fn grad_transform<T: Elem>(
+    dy: &[T],
+    u: &Unfold,
+    out_channels: usize,
+    chunk: TileChunk,
+    g: &mut [T],
+) {
     let [_, tw] = tiles(u);
     let [out_h, out_w] = u.out_size;
     let n = chunk.len;
@@ -381,8 +407,16 @@ pub(super) fn weight_grad<T: Elem>(x: &[T], dy: &[T], u: &Unfold, out_channels: 
             input_transform(x, u, chunk, &mut v);
             grad_transform(dy, u, o_n, chunk, &mut g);
             for xi in 0..16 {
-                let lhs = Mat { ptr: g[xi * o_n * n..].as_ptr(), rs: n as isize, cs: 1 };
-                let rhs = Mat { ptr: v[xi * c_n * n..].as_ptr(), rs: 1, cs: n as isize };
+                let lhs = Mat {
+                    ptr: g[xi * o_n * n..].as_ptr(),
+                    rs: n as isize,
+                    cs: 1,
+                };
+                let rhs = Mat {
+                    ptr: v[xi * c_n * n..].as_ptr(),
+                    rs: 1,
+                    cs: n as isize,
+                };
                 let dst = sum[xi * o_n * c_n..].as_mut_ptr();
                 // SAFETY: each block is `o_n x n`, `n x c_n` (transposed), `o_n x c_n`.
                 unsafe { matmul([o_n, c_n, n], dst, c_n, true, lhs, rhs, !alongside) };
