@@ -258,12 +258,14 @@ def bench(name, g, d, classes, loss, adam_g, adam_d, n_dis, batch, g_batch, ema_
                         e.lerp_(p, 1 - ema_decay)
 
     iteration()
-    times = []
+    times, cpu = [], []
     for _ in range(rounds):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         iteration()
         times.append((time.perf_counter() - start) * 1e3)
+        cpu.append((time.process_time() - start_cpu) * 1e3)
     ms = statistics.median(times)
+    print(f"bench: train/{name}_iteration_cpu_ms {statistics.median(cpu):.2f}", flush=True)
     print(f"bench: train/{name}_iteration_ms {ms:.2f}", flush=True)
     print(f"bench: train/{name}_real_images_per_s {n_dis * batch / ms * 1e3:.1f}", flush=True)
 
