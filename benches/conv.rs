@@ -3,7 +3,11 @@
 //! forward with the input gradient, and the forward with the weight and bias gradients. Prints
 //! `bench: <key> <ms>` lines that `cargo xtask bench conv` sets beside bench/pytorch/conv.py's.
 
+mod common;
+
 use std::time::Instant;
+
+use common::{cpu_ms, median};
 
 use sngan::burn::prelude::*;
 use sngan::burn::tensor::Distribution;
@@ -108,27 +112,31 @@ fn main() {
             )
         };
         let _ = (fwd(), dx(), dw());
-        let (mut t_fwd, mut t_dx, mut t_dw) = (Vec::new(), Vec::new(), Vec::new());
+        let mut timings: [Vec<[f64; 2]>; 3] = Default::default();
         // Interleaved so drift on a shared machine hits all three alike.
         for _ in 0..ROUNDS {
-            t_fwd.push(time(fwd));
-            t_dx.push(time(dx));
-            t_dw.push(time(dw));
+            timings[0].push(time(fwd));
+            timings[1].push(time(dx));
+            timings[2].push(time(dw));
         }
-        let name = c.name;
-        println!("bench: conv/{name}_fwd_ms {:.2}", median(&mut t_fwd));
-        println!("bench: conv/{name}_fwd_dx_ms {:.2}", median(&mut t_dx));
-        println!("bench: conv/{name}_fwd_dw_ms {:.2}", median(&mut t_dw));
+        for (what, t) in ["fwd", "fwd_dx", "fwd_dw"].into_iter().zip(timings) {
+            let name = c.name;
+            let mut wall: Vec<f64> = t.iter().map(|t| t[0]).collect();
+            println!("bench: conv/{name}_{what}_ms {:.2}", median(&mut wall));
+            let mut cpu: Vec<f64> = t.iter().map(|t| t[1]).filter(|c| !c.is_nan()).collect();
+            if !cpu.is_empty() {
+                println!("bench: conv/{name}_{what}_cpu_ms {:.2}", median(&mut cpu));
+            }
+        }
     }
 }
 
-fn time<T>(f: impl Fn() -> T) -> f64 {
-    let start = Instant::now();
+/// The wall and CPU time of `f` in ms (CPU time NaN where [`cpu_ms`] has none).
+fn time<T>(f: impl Fn() -> T) -> [f64; 2] {
+    let (start, start_cpu) = (Instant::now(), cpu_ms());
     let _ = std::hint::black_box(f());
-    start.elapsed().as_secs_f64() * 1e3
-}
-
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
+    let cpu = cpu_ms()
+        .zip(start_cpu)
+        .map_or(f64::NAN, |(end, start)| end - start);
+    [start.elapsed().as_secs_f64() * 1e3, cpu]
 }

@@ -8,7 +8,11 @@
 //! run the training step spent waiting for data. Prints `bench: <key> <value>` lines that
 //! `cargo xtask bench train` sets beside bench/pytorch/train.py's.
 
+mod common;
+
 use std::time::Instant;
+
+use common::{cpu_ms, median};
 
 use sngan::burn::prelude::*;
 use sngan::burn::tensor::{Distribution, TensorData};
@@ -161,20 +165,4 @@ fn celeba_jpeg_run(device: &Device) {
     );
     println!("bench: train/celeba_jpeg_data_wait_percent {wait:.2}");
     let _ = std::fs::remove_dir_all(&root);
-}
-
-/// The median of `v`, reordering it.
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
-/// This process's CPU time, user + system over all threads, in ms (Linux's `/proc/self/stat`
-/// in clock ticks of 10 ms; `None` elsewhere). Unlike the wall time, it hardly depends on what
-/// else the machine runs, which matters on a shared one.
-fn cpu_ms() -> Option<f64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i)?.parse::<f64>().ok();
-    Some((ticks(11)? + ticks(12)?) * 10.0)
 }

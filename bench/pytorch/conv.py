@@ -28,10 +28,10 @@ CASES = [
 
 
 def timed(f):
-    start = time.perf_counter()
+    """Wall and CPU time of f() in ms."""
+    start, start_cpu = time.perf_counter(), time.process_time()
     f()
-    return (time.perf_counter() - start) * 1e3
-
+    return (time.perf_counter() - start) * 1e3, (time.process_time() - start_cpu) * 1e3
 
 for name, transposed, (batch, c_in, c_out, size), (k, stride, padding) in CASES:
     x = torch.randn(batch, c_in, size, size)
@@ -62,6 +62,6 @@ for name, transposed, (batch, c_in, c_out, size), (k, stride, padding) in CASES:
         t_fwd.append(timed(fwd))
         t_dx.append(timed(dx))
         t_dw.append(timed(dw))
-    print(f"bench: conv/{name}_fwd_ms {statistics.median(t_fwd):.2f}")
-    print(f"bench: conv/{name}_fwd_dx_ms {statistics.median(t_dx):.2f}")
-    print(f"bench: conv/{name}_fwd_dw_ms {statistics.median(t_dw):.2f}")
+    for what, t in (("fwd", t_fwd), ("fwd_dx", t_dx), ("fwd_dw", t_dw)):
+        print(f"bench: conv/{name}_{what}_ms {statistics.median(w for w, _ in t):.2f}")
+        print(f"bench: conv/{name}_{what}_cpu_ms {statistics.median(c for _, c in t):.2f}")
