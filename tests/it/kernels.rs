@@ -94,6 +94,24 @@ impl Geometry {
     }
 }
 
+impl Geometry {
+    /// The convolution's definition summed in f64 tap by tap, for an image `x`, a weight `w`
+    /// and an output-side `dy`: the output `[y]`, the input gradient `[dx]` (`dy` through the
+    /// transposed convolution) and the weight gradient `[dw]` (`dy` against `x`). A transposed
+    /// convolution is the same three read backwards: its output is `dx` with `dy` its input.
+    fn definition(&self, x: &[f64], w: &[f64], dy: &[f64]) -> [Vec<f64>; 3] {
+        let mut y = vec![0f64; self.out_shape().iter().product()];
+        let mut dx = vec![0f64; x.len()];
+        let mut dw = vec![0f64; w.len()];
+        self.taps(|xi, wi, yi| {
+            y[yi] += x[xi] * w[wi];
+            dx[xi] += dy[yi] * w[wi];
+            dw[wi] += dy[yi] * x[xi];
+        });
+        [y, dx, dw]
+    }
+}
+
 /// Deterministic values in [-1, 1).
 struct Lcg(u64);
 
@@ -180,45 +198,48 @@ fn bias_grad(dy: &[f64], shape: [usize; 4]) -> Vec<f32> {
     f32s(db)
 }
 
+/// `v[.., c, h, w] += bias[c]` for `v` of `shape`.
+fn add_bias(v: &mut [f64], bias: &Tensor<1>, shape: [usize; 4]) {
+    let bias: Vec<f64> = values(bias.clone()).into_iter().map(f64::from).collect();
+    let spatial = shape[2] * shape[3];
+    for (i, v) in v.iter_mut().enumerate() {
+        *v += bias[i / spatial % shape[1]];
+    }
+}
+
+/// conv2d with geometry `g` on random data, its output and its input, weight (and bias)
+/// gradients through `sum(y * r)` for a random `r`, against the definition.
+fn check_conv2d(g: Geometry, with_bias: bool, rng: &mut Lcg, what: &str) {
+    let device = Device::flex().autodiff();
+    let x = rng.tensor(g.image_shape(), &device).require_grad();
+    let w = rng.tensor(g.weight_shape(), &device).require_grad();
+    let b = rng.tensor([g.out_channels], &device).require_grad();
+    let r = rng.tensor(g.out_shape(), &device);
+    let options = ConvOptions::new_with_padding(g.stride, g.padding, g.dilation, g.groups);
+    let y = conv2d(x.clone(), w.clone(), with_bias.then(|| b.clone()), options);
+    let grads = (y.clone() * r.clone()).sum().backward();
+
+    let rv = f64s(&r);
+    let [mut ye, dx, dw] = g.definition(&f64s(&x), &f64s(&w), &rv);
+    if with_bias {
+        add_bias(&mut ye, &b, g.out_shape());
+    }
+    let what = |t: &str| format!("{what} {t} {g:?}");
+    assert_close(&what("y"), &values(y), &f32s(ye), TOL);
+    assert_close(&what("dx"), &grad_of(&x, &grads), &f32s(dx), TOL);
+    assert_close(&what("dw"), &grad_of(&w, &grads), &f32s(dw), TOL);
+    if with_bias {
+        let db = bias_grad(&rv, g.out_shape());
+        assert_close(&what("db"), &grad_of(&b, &grads), &db, TOL);
+    }
+}
+
 #[test]
 fn conv2d_and_its_gradients_match_the_definition() {
-    let device = Device::flex().autodiff();
     let mut rng = Lcg(7);
     for case in 0..60 {
         let g = random_geometry(&mut rng, false);
-        let with_bias = case % 2 == 0;
-        let x = rng.tensor(g.image_shape(), &device).require_grad();
-        let w = rng.tensor(g.weight_shape(), &device).require_grad();
-        let b = rng.tensor([g.out_channels], &device).require_grad();
-        let r = rng.tensor(g.out_shape(), &device);
-        let options = ConvOptions::new_with_padding(g.stride, g.padding, g.dilation, g.groups);
-        let y = conv2d(x.clone(), w.clone(), with_bias.then(|| b.clone()), options);
-        let grads = (y.clone() * r.clone()).sum().backward();
-
-        let (xv, wv, rv) = (f64s(&x), f64s(&w), f64s(&r));
-        let mut ye = vec![0f64; g.out_shape().iter().product()];
-        let mut dx = vec![0f64; xv.len()];
-        let mut dw = vec![0f64; wv.len()];
-        g.taps(|xi, wi, yi| {
-            ye[yi] += xv[xi] * wv[wi];
-            dx[xi] += rv[yi] * wv[wi];
-            dw[wi] += rv[yi] * xv[xi];
-        });
-        if with_bias {
-            let bv = f64s(&b.clone().reshape([1, -1, 1, 1]));
-            let per = g.out_size[0] * g.out_size[1];
-            for (i, v) in ye.iter_mut().enumerate() {
-                *v += bv[i / per % g.out_channels];
-            }
-        }
-        let what = |t: &str| format!("case {case} {t} {g:?}");
-        assert_close(&what("y"), &values(y), &f32s(ye), TOL);
-        assert_close(&what("dx"), &grad_of(&x, &grads), &f32s(dx), TOL);
-        assert_close(&what("dw"), &grad_of(&w, &grads), &f32s(dw), TOL);
-        if with_bias {
-            let db = bias_grad(&rv, g.out_shape());
-            assert_close(&what("db"), &grad_of(&b, &grads), &db, TOL);
-        }
+        check_conv2d(g, case % 2 == 0, &mut rng, &format!("case {case}"));
     }
 }
 
@@ -253,21 +274,12 @@ fn conv_transpose2d_and_its_gradients_match_the_definition() {
         let y = conv_transpose2d(z.clone(), w.clone(), with_bias.then(|| b.clone()), options);
         let grads = (y.clone() * r.clone()).sum().backward();
 
-        let (zv, wv, rv) = (f64s(&z), f64s(&w), f64s(&r));
-        let mut ye = vec![0f64; rv.len()];
-        let mut dz = vec![0f64; zv.len()];
-        let mut dw = vec![0f64; wv.len()];
-        g.taps(|xi, wi, yi| {
-            ye[xi] += zv[yi] * wv[wi];
-            dz[yi] += rv[xi] * wv[wi];
-            dw[wi] += rv[xi] * zv[yi];
-        });
+        // Read backwards: the convolution of the image-side `r` is z's gradient, `z` through
+        // the transposed taps the output, `r` against `z` the weight gradient.
+        let rv = f64s(&r);
+        let [dz, mut ye, dw] = g.definition(&rv, &f64s(&w), &f64s(&z));
         if with_bias {
-            let bv = f64s(&b.clone().reshape([1, -1, 1, 1]));
-            let per = g.in_size[0] * g.in_size[1];
-            for (i, v) in ye.iter_mut().enumerate() {
-                *v += bv[i / per % g.channels];
-            }
+            add_bias(&mut ye, &b, g.image_shape());
         }
         let what = |t: &str| format!("case {case} {t} {g:?} padding_out {padding_out:?}");
         assert_close(&what("y"), &values(y), &f32s(ye), TOL);
@@ -285,7 +297,6 @@ fn conv_transpose2d_and_its_gradients_match_the_definition() {
 /// holds), checked against the definition.
 #[test]
 fn chunked_and_threaded_paths_match_the_definition() {
-    let device = Device::flex().autodiff();
     let mut rng = Lcg(13);
     let g = Geometry {
         batch: 3,
@@ -299,31 +310,13 @@ fn chunked_and_threaded_paths_match_the_definition() {
         dilation: [1, 1],
         out_size: [48, 48],
     };
-    let x = rng.tensor(g.image_shape(), &device).require_grad();
-    let w = rng.tensor(g.weight_shape(), &device).require_grad();
-    let r = rng.tensor(g.out_shape(), &device);
-    let options = ConvOptions::new_with_padding(g.stride, g.padding, g.dilation, g.groups);
-    let y = conv2d(x.clone(), w.clone(), None, options);
-    let grads = (y.clone() * r.clone()).sum().backward();
-    let (xv, wv, rv) = (f64s(&x), f64s(&w), f64s(&r));
-    let mut ye = vec![0f64; rv.len()];
-    let mut dx = vec![0f64; xv.len()];
-    let mut dw = vec![0f64; wv.len()];
-    g.taps(|xi, wi, yi| {
-        ye[yi] += xv[xi] * wv[wi];
-        dx[xi] += rv[yi] * wv[wi];
-        dw[wi] += rv[yi] * xv[xi];
-    });
-    assert_close("y", &values(y), &f32s(ye), TOL);
-    assert_close("dx", &grad_of(&x, &grads), &f32s(dx), TOL);
-    assert_close("dw", &grad_of(&w, &grads), &f32s(dw), TOL);
+    check_conv2d(g, false, &mut rng, "chunked");
 }
 
 /// 3x3 stride-1 convolutions with enough channels for the Winograd path, padding 0 to 2, odd
 /// and even sizes, batch 1 and 3.
 #[test]
 fn winograd_convolutions_match_the_definition() {
-    let device = Device::flex().autodiff();
     let mut rng = Lcg(17);
     for (case, (batch, size, pad)) in [(1, [5, 7], 1), (3, [8, 8], 0), (2, [9, 4], 2)]
         .into_iter()
@@ -342,25 +335,7 @@ fn winograd_convolutions_match_the_definition() {
             dilation: [1, 1],
             out_size: [0, 1].map(|a| size[a] + 2 * pad[a].0 - 2),
         };
-        let x = rng.tensor(g.image_shape(), &device).require_grad();
-        let w = rng.tensor(g.weight_shape(), &device).require_grad();
-        let r = rng.tensor(g.out_shape(), &device);
-        let options = ConvOptions::new_with_padding(g.stride, g.padding, g.dilation, g.groups);
-        let y = conv2d(x.clone(), w.clone(), None, options);
-        let grads = (y.clone() * r.clone()).sum().backward();
-        let (xv, wv, rv) = (f64s(&x), f64s(&w), f64s(&r));
-        let mut ye = vec![0f64; rv.len()];
-        let mut dx = vec![0f64; xv.len()];
-        let mut dw = vec![0f64; wv.len()];
-        g.taps(|xi, wi, yi| {
-            ye[yi] += xv[xi] * wv[wi];
-            dx[xi] += rv[yi] * wv[wi];
-            dw[wi] += rv[yi] * xv[xi];
-        });
-        let what = |t: &str| format!("case {case} {t} {g:?}");
-        assert_close(&what("y"), &values(y), &f32s(ye), TOL);
-        assert_close(&what("dx"), &grad_of(&x, &grads), &f32s(dx), TOL);
-        assert_close(&what("dw"), &grad_of(&w, &grads), &f32s(dw), TOL);
+        check_conv2d(g, case == 1, &mut rng, &format!("winograd case {case}"));
     }
 }
 
