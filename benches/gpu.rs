@@ -145,7 +145,7 @@ fn main() {
             true => (experiments::narrow(config), 1),
             false => (config, rounds),
         };
-        let ms = common::iteration_ms(&config, &autodiff, rounds);
+        let ms = common::iteration_time(&config, &autodiff, rounds).ms;
         eprintln!(
             "{name}: median {ms:.1} ms per iteration over {rounds} (n_dis {}, batch {} / G {})",
             config.n_dis, config.batch_size, config.g_batch_size

@@ -1,6 +1,7 @@
 //! One GAN iteration (the `n_dis` D steps and one G step of Miyato et al., ICLR 2018, with Adam
-//! on both and the EMA update where configured) of two experiments on the default backend, on
-//! random batches: the MNIST quick-start and SNGAN's CIFAR-10 standard CNN at full width. Then a
+//! on both and the EMA update where configured) of four experiments on the default backend, on
+//! random batches: the MNIST quick-start, SNGAN's CIFAR-10 standard CNN at full width and its
+//! ResNet-32 (n_dis 5, D batch 64, G batch 128), and SAGAN-32 (Zhang et al., ICML 2019). Then a
 //! CelebA-style run from JPEGs on disk (mimicry's crop, 64 px, the SNGAN CelebA ResNet at an
 //! eighth of its width so that the step is fast and loading has the best chance to show):
 //! the prefetching loader's images/s alone, the training run's images/s, and the share of the
@@ -18,26 +19,46 @@ use sngan::models::{DiscriminatorConfig, GeneratorConfig};
 use sngan::train::{RunOptions, TrainConfig, experiments, train};
 
 fn main() {
+    // `cargo bench --bench train -- NAME` runs only the cases whose name contains NAME.
+    let only = std::env::args().skip(1).find(|a| !a.starts_with('-'));
     let device = sngan::default_device().autodiff();
-    let cases: [(&str, TrainConfig, usize); 2] = [
+    let cases: [(&str, TrainConfig, usize); 4] = [
         ("quickstart", experiments::mnist_quickstart(), 15),
         (
             "sngan_cifar10_std_cnn",
             experiments::sngan_cifar10_std_cnn(),
             5,
         ),
+        (
+            "sngan_cifar10_resnet",
+            experiments::sngan_cifar10_resnet(),
+            3,
+        ),
+        ("sagan_cifar10", experiments::sagan_cifar10(), 3),
     ];
     for (name, config, rounds) in cases {
-        let ms = common::iteration_ms(&config, &device, rounds);
+        if only.as_ref().is_some_and(|o| !name.contains(o.as_str())) {
+            continue;
+        }
+        let time = common::iteration_time(&config, &device, rounds);
+        let ms = time.ms;
         let images = (config.n_dis * config.batch_size) as f64;
         eprintln!("{name}: median {ms:.1} ms per iteration over {rounds}");
         println!("bench: train/{name}_iteration_ms {ms:.2}");
+        if let Some(cpu) = time.cpu_ms {
+            println!("bench: train/{name}_iteration_cpu_ms {cpu:.2}");
+        }
         println!(
             "bench: train/{name}_real_images_per_s {:.1}",
             images / ms * 1e3
         );
     }
-    celeba_jpeg_run(&device);
+    if only
+        .as_ref()
+        .is_none_or(|o| "celeba_jpeg".contains(o.as_str()))
+    {
+        celeba_jpeg_run(&device);
+    }
 }
 
 /// Writes `n` CelebA-sized (178x218) JPEGs of smooth colour fields with noise, quality 90, as

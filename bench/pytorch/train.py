@@ -5,9 +5,10 @@ update where the experiment has one) of the experiments in configs/, written as 
 build them, on random batches. The parameter counts are checked against the published ones the
 Rust zoo also matches.
 
-  python bench/pytorch/train.py                          # CPU: quick-start, std CNN (benches/train.rs)
+  python bench/pytorch/train.py [NAME]                   # CPU: benches/train.rs's four experiments
   python bench/pytorch/train.py --device cuda --suite gpu  # benches/gpu.rs's six experiments
 
+NAME runs only the cases whose name contains it.
 CPU threads = SNGAN_THREADS or all cores. On CUDA: cudnn.benchmark on, TF32 off (Burn computes
 fp32 matmuls and convs), the device synchronised at the end of every timed iteration.
 Prints `bench: <key> <value>` lines for `cargo xtask bench train` and bench/gpu/check.sh.
@@ -27,6 +28,7 @@ from common import setup
 parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
 parser.add_argument("--device", default="cpu", help="cpu or cuda[:N]")
 parser.add_argument("--suite", default="cpu", choices=["cpu", "gpu"])
+parser.add_argument("only", nargs="?", default="", help="run only the cases whose name contains this")
 args = parser.parse_args()
 DEVICE = setup(args.device)
 
@@ -247,6 +249,8 @@ def bench(name, g, d, *, z_dim=128, classes=None, channels=3, size=32, loss="hin
           betas=(0.0, 0.9), adam_eps=1e-8, n_dis=5, batch=64, g_batch=128, ema_decay=None, rounds=5,
           published=None):
     """Times one iteration of G and D as `Gan::iteration` runs it (crates/sngan-train/src/gan.rs)."""
+    if args.only not in name:
+        return
     if published is not None:
         counts = (parameters(g), parameters(d))
         assert counts == published, f"{name}: parameters {counts}, published {published}"
@@ -287,13 +291,15 @@ def bench(name, g, d, *, z_dim=128, classes=None, channels=3, size=32, loss="hin
                         e.lerp_(p, 1 - ema_decay)
 
     def timed():
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         iteration()
         sync()
-        return (time.perf_counter() - start) * 1e3
+        return (time.perf_counter() - start) * 1e3, (time.process_time() - start_cpu) * 1e3
 
     timed()
-    ms = statistics.median(timed() for _ in range(rounds))
+    times = [timed() for _ in range(rounds)]
+    ms = statistics.median(t for t, _ in times)
+    print(f"bench: train/{name}_iteration_cpu_ms {statistics.median(c for _, c in times):.2f}", flush=True)
     print(f"bench: train/{name}_iteration_ms {ms:.2f}", flush=True)
     print(f"bench: train/{name}_real_images_per_s {n_dis * batch / ms * 1e3:.1f}", flush=True)
 
@@ -303,20 +309,30 @@ def quickstart(rounds):
           betas=(0.5, 0.999), n_dis=1, g_batch=64, ema_decay=0.99, rounds=rounds)
 
 
+def sngan_cifar10_resnet(rounds=5):
+    bench("sngan_cifar10_resnet", ResNetGenerator(128, [256] * 4),
+          ResNetDiscriminator([3, 128, 128, 128, 128], [True, True, False, False], hidden_in=True, linear_bias=False),
+          rounds=rounds, published=(4_276_739, 1_053_824))
+
+
+def sagan_cifar10(rounds=5):
+    bench("sagan_cifar10", ResNetGenerator(128, [256] * 4, classes=10, attention=2, eps=1e-4, sn_eps=1e-6),
+          ResNetDiscriminator([3, 128, 128, 128, 128], [True, True, False, False], classes=10, attention=1, sn_eps=1e-6),
+          classes=10, betas=(0.5, 0.999), g_batch=64, rounds=rounds, published=(4_386_308, 1_075_586))
+
+
 if args.suite == "cpu":
     quickstart(15)
     bench("sngan_cifar10_std_cnn", Generator(64, 3, None), Discriminator(64, 3, None), loss="ns",
           betas=(0.5, 0.999), n_dis=1, g_batch=64, rounds=5, published=(3_812_355, 2_935_873))
+    sngan_cifar10_resnet(3)
+    sagan_cifar10(3)
 else:
     quickstart(10)
     bench("sngan_cifar10_std_cnn_ndis5", Generator(64, 3, None), Discriminator(64, 3, None), loss="ns",
           betas=(0.5, 0.999), n_dis=5, g_batch=128, published=(3_812_355, 2_935_873))
-    bench("sngan_cifar10_resnet", ResNetGenerator(128, [256] * 4),
-          ResNetDiscriminator([3, 128, 128, 128, 128], [True, True, False, False], hidden_in=True, linear_bias=False),
-          published=(4_276_739, 1_053_824))
-    bench("sagan_cifar10", ResNetGenerator(128, [256] * 4, classes=10, attention=2, eps=1e-4, sn_eps=1e-6),
-          ResNetDiscriminator([3, 128, 128, 128, 128], [True, True, False, False], classes=10, attention=1, sn_eps=1e-6),
-          classes=10, betas=(0.5, 0.999), g_batch=64, published=(4_386_308, 1_075_586))
+    sngan_cifar10_resnet()
+    sagan_cifar10()
     bench("biggan_cifar10", ResNetGenerator(128, [256] * 4, classes=10, sn_eps=1e-8),
           ResNetDiscriminator([3, 256, 256, 256, 256], [True, True, False, False], classes=10, sn_eps=1e-8),
           classes=10, betas=(0.0, 0.999), n_dis=4, batch=50, g_batch=50, ema_decay=0.9999,

@@ -2,6 +2,7 @@
 
 mod configs;
 mod convert;
+mod kernels;
 mod models;
 #[cfg(any(feature = "wgpu", feature = "cuda"))]
 mod parity;

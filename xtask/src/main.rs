@@ -41,7 +41,7 @@ fn main() -> ExitCode {
             ],
         ),
         _ => {
-            Err("usage: cargo xtask ci | check-backends | llvm | gpu-bundle [--out DIR] | bench [spectral|train|loader|metrics] | tidy | configs".into())
+            Err("usage: cargo xtask ci | check-backends | llvm | gpu-bundle [--out DIR] | bench [conv|spectral|train|loader|metrics] | tidy | configs".into())
         }
     };
     match result {
@@ -173,7 +173,8 @@ fn check_backends() -> Result {
 }
 
 /// Each benchmark target and the PyTorch twin in `bench/pytorch/` that does the same work.
-const BENCHES: [(&str, &str); 4] = [
+const BENCHES: [(&str, &str); 5] = [
+    ("conv", "conv.py"),
     ("spectral", "spectral.py"),
     ("train", "train.py"),
     ("loader", "data.py"),

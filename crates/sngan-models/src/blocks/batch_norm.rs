@@ -8,6 +8,7 @@
 use burn::module::{Flag, Param};
 use burn::prelude::*;
 use burn::tensor::FloatDType;
+use burn::tensor::module::{batch_norm, batch_norm_train};
 use sngan_spectral::{
     Buffer, SnEmbedding, SnEmbeddingConfig, SnLinear, SnLinearConfig, SpectralNormConfig,
 };
@@ -79,57 +80,61 @@ impl BatchNorm {
     /// affine map, as cuDNN's batch norm does under PyTorch's autocast), the output rounded once
     /// to the input's precision.
     pub fn forward<const D: usize>(&self, input: Tensor<D>) -> Tensor<D> {
-        let dtype = input.dtype();
-        let normalized = self.normalize_f32(input);
-        let wide = |p: &Param<Tensor<1>>| channel(p.val().cast(FloatDType::F32));
         match (&self.weight, &self.bias) {
-            (Some(w), Some(b)) => (normalized * wide(w) + wide(b)).cast(dtype),
-            _ => normalized.cast(dtype),
+            (Some(w), Some(b)) => self.apply(input, w.val(), b.val()),
+            _ => self.normalize(input),
         }
     }
 
     /// `(x - mean) / sqrt(var + eps)` with batch statistics in training, running ones in eval;
     /// computed in f32, returned in the input's precision.
     pub fn normalize<const D: usize>(&self, input: Tensor<D>) -> Tensor<D> {
-        let dtype = input.dtype();
-        self.normalize_f32(input).cast(dtype)
+        let (c, device) = (input.dims()[1], input.device());
+        self.apply(
+            input,
+            Tensor::ones([c], &device),
+            Tensor::zeros([c], &device),
+        )
     }
 
-    fn normalize_f32<const D: usize>(&self, input: Tensor<D>) -> Tensor<D> {
+    /// `gamma (x - mean) / sqrt(var + eps) + beta`, as one backend operation (Burn's
+    /// `batch_norm_train`, differentiated as a whole, or `batch_norm` with the running
+    /// statistics), so the backend computes it in a few passes instead of a dozen. The
+    /// operation runs in f32 and its output is rounded once to the input's precision.
+    fn apply<const D: usize>(
+        &self,
+        input: Tensor<D>,
+        gamma: Tensor<1>,
+        beta: Tensor<1>,
+    ) -> Tensor<D> {
+        let dtype = input.dtype();
         let input = input.cast(FloatDType::F32);
-        let dims = input.dims();
-        let c = dims[1];
-        let (mean, var) = if input.device().is_autodiff() && self.training.is_enabled() {
-            // Statistics over every axis but the channel one.
-            let n: usize = dims.iter().product::<usize>() / c;
-            let flat = input.clone().swap_dims(0, 1).reshape([c, n]);
-            let mean = flat.clone().mean_dim(1); // [c, 1]
-            let var = (flat - mean.clone()).square().mean_dim(1); // biased, for normalising
-            let (mean, var) = (mean.reshape([c]), var.reshape([c]));
-            let unbiased = var.clone().detach() * (n as f64 / (n as f64 - 1.0).max(1.0));
-            let m = self.momentum;
-            let rm = self.running_mean.value() * (1.0 - m) + mean.clone().detach() * m;
-            let rv = self.running_var.value() * (1.0 - m) + unbiased * m;
-            self.running_mean.set(rm);
-            self.running_var.set(rv);
-            (mean, var)
-        } else {
+        let (gamma, beta) = (gamma.cast(FloatDType::F32), beta.cast(FloatDType::F32));
+        if !(input.device().is_autodiff() && self.training.is_enabled()) {
             let device = input.device();
-            (
+            return batch_norm(
+                input,
+                gamma,
+                beta,
                 self.running_mean.value().to_device(&device),
                 self.running_var.value().to_device(&device),
+                self.eps,
             )
-        };
-        (input - channel(mean)) / channel((var + self.eps).sqrt())
+            .cast(dtype);
+        }
+        // Statistics over every axis but the channel one, detached; the output's gradient
+        // still goes through them.
+        let dims = input.dims();
+        let n = (dims.iter().product::<usize>() / dims[1]) as f64;
+        let out = batch_norm_train(input, gamma, beta, self.eps);
+        let unbiased = out.variance * (n / (n - 1.0).max(1.0));
+        let m = self.momentum;
+        let rm = self.running_mean.value() * (1.0 - m) + out.mean * m;
+        let rv = self.running_var.value() * (1.0 - m) + unbiased * m;
+        self.running_mean.set(rm);
+        self.running_var.set(rv);
+        out.output.cast(dtype)
     }
-}
-
-/// A `[C]` vector shaped to broadcast over `[batch, C, ...]` of rank `D`.
-fn channel<const D: usize>(v: Tensor<1>) -> Tensor<D> {
-    let [c] = v.dims();
-    let mut shape = [1; D];
-    shape[1] = c;
-    v.reshape(shape)
 }
 
 /// What a conditional BN takes its gain and bias from.

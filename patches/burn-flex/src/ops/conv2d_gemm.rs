@@ -1,0 +1,1013 @@
+//! 2D convolutions as one GEMM per chunk of output positions around im2col / col2im: the
+//! forward pass, both gradients, and the transposed convolution with its gradients.
+//!
+//! Burn's generic `ModuleOps` defaults compute a conv2d's weight gradient as a convolution
+//! whose kernel is the output gradient (for a 3x3 conv at 32x32, a 32x32 kernel and one skinny
+//! product per input channel) and its input gradient through `conv_transpose2d`, which
+//! multiplied one image at a time. Here each of these operations is one well-shaped product
+//! over the unfolded image, the "columns": column `j` holds the receptive field of output
+//! position `j`, and rows run over `(c, kh, kw)` in the order of the weight's last three axes.
+//! With `W` the weight `[O, C/g, kh, kw]` seen as `[O, C/g * kh * kw]` (one group at a time):
+//!
+//! - forward:         `y[O, n]      = W · cols[C k², n]`
+//! - weight gradient: `dW          += dy[O, n] · colsᵀ`, summed over every position
+//! - fold:            `cols[C k², n] = Wᵀ · dy[O, n]`, then col2im adds the columns back
+//!   onto the image: the input gradient, and the transposed convolution's forward pass
+//!   (whose weight `[C_in, C_out/g, kh, kw]` is the `W` of the convolution it transposes).
+//!
+//! The positions of several images make one chunk, so the product keeps its shape at 4x4 and
+//! 8x8; chunks are capped at about [`COLUMN_ELEMS`] elements of columns so they stay in the
+//! outer caches. The batch is split into one contiguous range of images per rayon thread,
+//! each running its own chunk loop around a single-threaded GEMM; a batch smaller than the
+//! thread count lets the GEMM use the threads instead.
+//!
+//! Padding is given at the beginning of each axis only: the end padding is implied by the
+//! image and output sizes, which makes asymmetric padding and `padding_out` free.
+
+use alloc::vec;
+use alloc::vec::Vec;
+use burn_backend::DType;
+use burn_backend::ops::conv::{
+    calculate_conv_output_size_asymmetric, calculate_conv_transpose_output_size,
+};
+use burn_backend::ops::{ConvOptions, ConvTransposeOptions};
+use burn_std::{Bytes, Shape, f16};
+use num_traits::Num;
+
+use super::conv2d_winograd as winograd;
+use crate::{FlexTensor, Layout};
+
+/// Target size of one chunk's columns, in elements (1 MiB of f32: they stay in L2).
+const COLUMN_ELEMS: usize = 1 << 18;
+
+/// Fewest positions in a chunk.
+const MIN_CHUNK: usize = 256;
+
+/// Below this many multiply-adds a product runs on one thread even when the batch leaves
+/// threads idle.
+#[cfg(feature = "rayon")]
+const PARALLEL_GEMM_WORK: usize = 128 * 128 * 128;
+
+/// The element types the kernels run on natively (bf16 goes through f32).
+pub(crate) trait Elem: bytemuck::Pod + Num + Send + Sync + 'static {
+    /// Whether Winograd's transforms keep this type's rounding near the direct sum's.
+    const WINOGRAD: bool;
+}
+
+impl Elem for f32 {
+    const WINOGRAD: bool = true;
+}
+
+impl Elem for f64 {
+    const WINOGRAD: bool = true;
+}
+
+impl Elem for f16 {
+    const WINOGRAD: bool = false;
+}
+
+/// How an image `[batch, channels, in_h, in_w]` is swept by a `kernel` with `stride`,
+/// `padding` (at the beginning of each axis) and `dilation` at `out_h x out_w` positions, in
+/// `groups` channel groups.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Unfold {
+    pub batch: usize,
+    pub channels: usize,
+    pub in_size: [usize; 2],
+    pub kernel: [usize; 2],
+    pub stride: [usize; 2],
+    pub padding: [usize; 2],
+    pub dilation: [usize; 2],
+    pub out_size: [usize; 2],
+    pub groups: usize,
+}
+
+impl Unfold {
+    fn positions(&self) -> usize {
+        self.out_size[0] * self.out_size[1]
+    }
+
+    fn image_len(&self) -> usize {
+        self.channels * self.in_size[0] * self.in_size[1]
+    }
+
+    /// Rows of one group's columns: `C/g * kh * kw`.
+    fn group_rows(&self) -> usize {
+        self.channels / self.groups * self.kernel[0] * self.kernel[1]
+    }
+
+    /// Whether the columns are the image itself (a 1x1 kernel at stride 1 without padding).
+    fn is_identity(&self) -> bool {
+        self.kernel == [1, 1]
+            && self.stride == [1, 1]
+            && self.padding == [0, 0]
+            && self.in_size == self.out_size
+    }
+}
+
+/// A run of output positions: `images` whole images from `first_image`, or (when `images` is
+/// 1) the positions `[start, start + len)` of one image.
+#[derive(Clone, Copy, Debug)]
+struct Chunk {
+    first_image: usize,
+    images: usize,
+    start: usize,
+    len: usize,
+}
+
+impl Chunk {
+    fn columns(&self) -> usize {
+        self.images * self.len
+    }
+}
+
+/// The chunks covering `images` images of `positions` positions each, with about
+/// `COLUMN_ELEMS / rows` columns per chunk but at least [`MIN_CHUNK`] (the product re-reads
+/// the whole weight once per chunk): whole images together when they are small, equal tiles of
+/// one image when it is large.
+fn chunks(images: usize, positions: usize, rows: usize) -> Vec<Chunk> {
+    let cap = (COLUMN_ELEMS / rows.max(1)).max(MIN_CHUNK);
+    let mut out = Vec::new();
+    if positions == 0 || images == 0 {
+        return out;
+    }
+    if positions >= cap {
+        let tiles = positions.div_ceil(cap);
+        let len = positions.div_ceil(tiles);
+        for image in 0..images {
+            for start in (0..positions).step_by(len) {
+                out.push(Chunk {
+                    first_image: image,
+                    images: 1,
+                    start,
+                    len: len.min(positions - start),
+                });
+            }
+        }
+    } else {
+        let per = (cap / positions).clamp(1, images);
+        let groups = images.div_ceil(per);
+        let per = images.div_ceil(groups);
+        for first_image in (0..images).step_by(per) {
+            out.push(Chunk {
+                first_image,
+                images: per.min(images - first_image),
+                start: 0,
+                len: positions,
+            });
+        }
+    }
+    out
+}
+
+/// `dst[c * rows + r] = src[r * cols + c]`: one image `[rows, cols]` transposed, through 8x8
+/// blocks held in registers (contiguous loads and stores).
+fn transpose<T: Elem>(src: &[T], rows: usize, cols: usize, dst: &mut [T]) {
+    const B: usize = 8;
+    let (rows_b, cols_b) = (rows - rows % B, cols - cols % B);
+    for r0 in (0..rows_b).step_by(B) {
+        for c0 in (0..cols_b).step_by(B) {
+            let mut block = [[T::zero(); B]; B];
+            for (i, line) in block.iter_mut().enumerate() {
+                line.copy_from_slice(&src[(r0 + i) * cols + c0..][..B]);
+            }
+            for j in 0..B {
+                let out = &mut dst[(c0 + j) * rows + r0..][..B];
+                for (i, o) in out.iter_mut().enumerate() {
+                    *o = block[i][j];
+                }
+            }
+        }
+    }
+    // The ragged right and bottom edges.
+    for r in 0..rows {
+        let c_start = if r < rows_b { cols_b } else { 0 };
+        for c in c_start..cols {
+            dst[c * rows + r] = src[r * cols + c];
+        }
+    }
+}
+
+/// Per-task buffers of a chunk loop, grown once and reused.
+struct Scratch<T> {
+    /// The chunk's images channels-last, `[images, in_h, in_w, C]`.
+    nhwc: Vec<T>,
+    /// The columns, `[positions, kh * kw * C/g]`.
+    cols: Vec<T>,
+    /// A gathered position block (see [`position_block`]).
+    block: Vec<T>,
+    /// A product waiting to be scattered to its images.
+    out: Vec<T>,
+}
+
+impl<T: Elem> Scratch<T> {
+    fn new() -> Self {
+        Scratch {
+            nhwc: Vec::new(),
+            cols: Vec::new(),
+            block: Vec::new(),
+            out: Vec::new(),
+        }
+    }
+
+    /// Loads the chunk's images of `x` (`[images, C, in_h, in_w]`) channels-last, unless the
+    /// chunk continues the image already loaded.
+    fn load_nhwc(&mut self, x: &[T], u: &Unfold, chunk: Chunk) {
+        if chunk.start > 0 {
+            return;
+        }
+        let plane = u.in_size[0] * u.in_size[1];
+        let image_len = u.image_len();
+        let src = &x[chunk.first_image * image_len..][..chunk.images * image_len];
+        self.nhwc.resize(src.len(), T::zero());
+        for (src, dst) in src
+            .chunks_exact(image_len)
+            .zip(self.nhwc.chunks_exact_mut(image_len))
+        {
+            transpose(src, u.channels, plane, dst);
+        }
+    }
+}
+
+/// Calls `f(position index in the chunk, image, [ih or None per kernel row], ow)` for every
+/// position of the chunk.
+#[inline(always)]
+fn for_each_position(u: &Unfold, chunk: Chunk, mut f: impl FnMut(usize, usize, usize, usize)) {
+    let out_w = u.out_size[1];
+    for image in 0..chunk.images {
+        for (i, p) in (chunk.start..chunk.start + chunk.len).enumerate() {
+            f(image * chunk.len + i, image, p / out_w, p % out_w);
+        }
+    }
+}
+
+/// The input coordinate that tap `k` of output coordinate `o` reads along `axis`, if inside.
+#[inline(always)]
+fn tap(u: &Unfold, axis: usize, o: usize, k: usize) -> Option<usize> {
+    (o * u.stride[axis] + k * u.dilation[axis])
+        .checked_sub(u.padding[axis])
+        .filter(|&i| i < u.in_size[axis])
+}
+
+/// The row stride of the columns for rows of `len`: `len`, unless a multiple of 128 elements,
+/// which the GEMM's packing would read 16 rows at a time from the same L1 sets (strides of
+/// 2 or 4 KiB); those get 16 elements more.
+fn column_stride(len: usize) -> usize {
+    if len % 128 == 0 { len + 16 } else { len }
+}
+
+/// Fills the columns `[chunk.columns(), kh * kw * C/g]` from the channels-last images:
+/// position `j`'s row holds, tap by tap, channels `[c0, c0 + C/g)` of the pixel it reads
+/// (zeros in the padding). A row of taps that reads consecutive pixels of all channels is one
+/// copy.
+fn im2col<T: Elem>(nhwc: &[T], u: &Unfold, c0: usize, chunk: Chunk, cols: &mut [T]) {
+    let [kh, kw] = u.kernel;
+    let [in_h, in_w] = u.in_size;
+    let (c, cg) = (u.channels, u.channels / u.groups);
+    let k_len = kh * kw * cg;
+    let ld = column_stride(k_len);
+    let image_len = u.image_len();
+    let whole_rows = cg == c && u.dilation[1] == 1;
+    let zero = T::zero();
+    for_each_position(u, chunk, |j, image, oh, ow| {
+        let src = &nhwc[image * image_len..][..image_len];
+        let row = &mut cols[j * ld..][..k_len];
+        for ki in 0..kh {
+            let taps = &mut row[ki * kw * cg..][..kw * cg];
+            let Some(ih) = tap(u, 0, oh, ki) else {
+                taps.fill(zero);
+                continue;
+            };
+            let line = &src[ih * in_w * c..][..in_w * c];
+            if whole_rows && let (Some(a), Some(_)) = (tap(u, 1, ow, 0), tap(u, 1, ow, kw - 1)) {
+                taps.copy_from_slice(&line[a * c..][..kw * c]);
+                continue;
+            }
+            for (kj, dst) in taps.chunks_exact_mut(cg).enumerate() {
+                match tap(u, 1, ow, kj) {
+                    Some(iw) => dst.copy_from_slice(&line[iw * c + c0..][..cg]),
+                    None => dst.fill(zero),
+                }
+            }
+        }
+        let _ = in_h;
+    });
+}
+
+/// Adds the columns `[chunk.columns(), kh * kw * C/g]` back onto channels `[c0, c0 + C/g)` of
+/// the channels-last images (col2im, the adjoint of [`im2col`]).
+fn col2im<T: Elem>(cols: &[T], u: &Unfold, c0: usize, chunk: Chunk, nhwc: &mut [T]) {
+    let [kh, kw] = u.kernel;
+    let in_w = u.in_size[1];
+    let (c, cg) = (u.channels, u.channels / u.groups);
+    let k_len = kh * kw * cg;
+    let ld = column_stride(k_len);
+    let image_len = u.image_len();
+    for_each_position(u, chunk, |j, image, oh, ow| {
+        let dst = &mut nhwc[image * image_len..][..image_len];
+        let row = &cols[j * ld..][..k_len];
+        for ki in 0..kh {
+            let Some(ih) = tap(u, 0, oh, ki) else {
+                continue;
+            };
+            let line = &mut dst[ih * in_w * c..][..in_w * c];
+            for (kj, src) in row[ki * kw * cg..][..kw * cg].chunks_exact(cg).enumerate() {
+                if let Some(iw) = tap(u, 1, ow, kj) {
+                    for (d, &s) in line[iw * c + c0..][..cg].iter_mut().zip(src) {
+                        *d = *d + s;
+                    }
+                }
+            }
+        }
+    });
+}
+
+/// A matrix operand: pointer and row / column strides in elements.
+#[derive(Clone, Copy)]
+pub(super) struct Mat<T> {
+    pub ptr: *const T,
+    pub rs: isize,
+    pub cs: isize,
+}
+
+impl<T> Mat<T> {
+    fn transposed(self) -> Self {
+        Mat {
+            ptr: self.ptr,
+            rs: self.cs,
+            cs: self.rs,
+        }
+    }
+}
+
+/// `dst[m, n] = lhs[m, k] · rhs[k, n]`, or `dst += ...` with `accumulate`; `dst` has unit
+/// column stride.
+///
+/// # Safety
+/// Every operand must be valid for its extent and `dst` must not alias the others.
+#[allow(clippy::too_many_arguments)]
+pub(super) unsafe fn matmul<T: Elem>(
+    [m, n, k]: [usize; 3],
+    dst: *mut T,
+    dst_rs: usize,
+    accumulate: bool,
+    lhs: Mat<T>,
+    rhs: Mat<T>,
+    threads: bool,
+) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    #[cfg(feature = "rayon")]
+    let parallelism = if threads && m * n * k >= PARALLEL_GEMM_WORK {
+        gemm::Parallelism::Rayon(0)
+    } else {
+        gemm::Parallelism::None
+    };
+    #[cfg(not(feature = "rayon"))]
+    let parallelism = {
+        let _ = threads;
+        gemm::Parallelism::None
+    };
+    let one = T::one();
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst,
+            1,
+            dst_rs as isize,
+            accumulate,
+            lhs.ptr,
+            lhs.cs,
+            lhs.rs,
+            rhs.ptr,
+            rhs.cs,
+            rhs.rs,
+            one,
+            one,
+            false,
+            false,
+            false,
+            parallelism,
+        );
+    }
+}
+
+/// The `[channels.len(), chunk.columns()]` block of a `[batch, C, positions]` tensor: a view
+/// when the chunk lies in one image, else gathered into `scratch`.
+fn position_block<T: Elem>(
+    t: &[T],
+    c_total: usize,
+    positions: usize,
+    channels: core::ops::Range<usize>,
+    chunk: Chunk,
+    scratch: &mut Vec<T>,
+) -> Mat<T> {
+    if chunk.images == 1 {
+        let at = (chunk.first_image * c_total + channels.start) * positions + chunk.start;
+        return Mat {
+            ptr: t[at..].as_ptr(),
+            rs: positions as isize,
+            cs: 1,
+        };
+    }
+    let n = chunk.columns();
+    scratch.clear();
+    scratch.resize(channels.len() * n, T::zero());
+    for (c, row) in channels.zip(scratch.chunks_mut(n)) {
+        for (image, dst) in row.chunks_mut(positions).enumerate() {
+            let at = ((chunk.first_image + image) * c_total + c) * positions;
+            dst.copy_from_slice(&t[at..at + positions]);
+        }
+    }
+    Mat {
+        ptr: scratch.as_ptr(),
+        rs: n as isize,
+        cs: 1,
+    }
+}
+
+/// Writes `block[channels.len(), chunk.columns()]` (row stride `chunk.columns()`) into
+/// channels `channels` of the chunk's positions of a `[batch, C, positions]` tensor.
+fn scatter_block<T: Elem>(
+    block: &[T],
+    c_total: usize,
+    positions: usize,
+    channels: core::ops::Range<usize>,
+    chunk: Chunk,
+    t: &mut [T],
+) {
+    let n = chunk.columns();
+    for (c, row) in channels.zip(block.chunks(n)) {
+        for (image, src) in row.chunks(chunk.len).enumerate() {
+            let at = ((chunk.first_image + image) * c_total + c) * positions + chunk.start;
+            t[at..at + chunk.len].copy_from_slice(src);
+        }
+    }
+}
+
+/// The chunk's columns as a `[kh * kw * C/g, chunk.columns()]` operand for channels
+/// `[c0, c0 + C/g)`: the image block itself for a 1x1 kernel, else unfolded channels-last
+/// into `scratch.cols` (then stored transposed, one row per position).
+fn columns<T: Elem>(
+    x: &[T],
+    u: &Unfold,
+    c0: usize,
+    chunk: Chunk,
+    scratch: &mut Scratch<T>,
+) -> Mat<T> {
+    let cg = u.channels / u.groups;
+    if u.is_identity() {
+        let positions = u.positions();
+        return position_block(
+            x,
+            u.channels,
+            positions,
+            c0..c0 + cg,
+            chunk,
+            &mut scratch.cols,
+        );
+    }
+    scratch.load_nhwc(x, u, chunk);
+    let ld = column_stride(u.group_rows());
+    scratch.cols.resize(chunk.columns() * ld, T::zero());
+    im2col(&scratch.nhwc, u, c0, chunk, &mut scratch.cols);
+    Mat {
+        ptr: scratch.cols.as_ptr(),
+        rs: 1,
+        cs: ld as isize,
+    }
+}
+
+/// The weight `[O, C/g, kh, kw]` as `[O, kh, kw, C/g]`, the columns' row order (a 1x1 kernel
+/// keeps it).
+fn taps_last<T: Elem>(w: &[T], u: &Unfold) -> Vec<T> {
+    let (cg, k) = (u.channels / u.groups, u.kernel[0] * u.kernel[1]);
+    let mut out = vec![T::zero(); w.len()];
+    for (src, dst) in w.chunks_exact(cg * k).zip(out.chunks_exact_mut(cg * k)) {
+        transpose(src, cg, k, dst);
+    }
+    out
+}
+
+/// Runs `task(first_image, part, alongside)` on the images of the batch split into one
+/// contiguous range per thread, `part` being that range's share of `out` (`per_image`
+/// elements an image) and `alongside` whether other tasks run at the same time (if not, the
+/// task's products may use the threads).
+pub(super) fn split_batch<T: Elem>(
+    out: &mut [T],
+    batch: usize,
+    per_image: usize,
+    task: impl Fn(usize, &mut [T], bool) + Sync,
+) {
+    #[cfg(feature = "rayon")]
+    {
+        use rayon::prelude::*;
+        let tasks = rayon::current_num_threads().min(batch).max(1);
+        if tasks > 1 {
+            let mut parts = Vec::with_capacity(tasks);
+            let mut rest = out;
+            for t in 0..tasks {
+                let (first, end) = (t * batch / tasks, (t + 1) * batch / tasks);
+                let (part, tail) = rest.split_at_mut((end - first) * per_image);
+                parts.push((first, part));
+                rest = tail;
+            }
+            parts
+                .into_par_iter()
+                .for_each(|(first, part)| task(first, part, true));
+            return;
+        }
+    }
+    let _ = (batch, per_image);
+    task(0, out, false);
+}
+
+/// The image range `[first, first + len)` of the batch as a sub-geometry.
+fn sub_batch(u: &Unfold, len: usize) -> Unfold {
+    Unfold { batch: len, ..*u }
+}
+
+/// `y[batch, O, out_h, out_w] = conv2d(x, w) + bias` for `x` laid out as `u` describes and `w`
+/// `[O, C/g, kh, kw]`.
+pub(crate) fn forward<T: Elem>(
+    x: &[T],
+    w: &[T],
+    bias: Option<&[T]>,
+    u: &Unfold,
+    out_channels: usize,
+) -> Vec<T> {
+    let positions = u.positions();
+    let per_image = out_channels * positions;
+    let mut y = vec![T::zero(); u.batch * per_image];
+    let (rows, og) = (u.group_rows(), out_channels / u.groups);
+    let w = taps_last(w, u);
+    split_batch(&mut y, u.batch, per_image, |first, y, alongside| {
+        let images = y.len() / per_image.max(1);
+        let x = &x[first * u.image_len()..][..images * u.image_len()];
+        let part = sub_batch(u, images);
+        let mut scratch = Scratch::new();
+        for chunk in chunks(images, positions, rows) {
+            let n = chunk.columns();
+            for g in 0..u.groups {
+                let rhs = columns(x, &part, g * u.channels / u.groups, chunk, &mut scratch);
+                let lhs = Mat {
+                    ptr: w[g * og * rows..].as_ptr(),
+                    rs: rows as isize,
+                    cs: 1,
+                };
+                let channels = g * og..(g + 1) * og;
+                if chunk.images == 1 {
+                    let at = (chunk.first_image * out_channels + g * og) * positions + chunk.start;
+                    let dst = y[at..].as_mut_ptr();
+                    // SAFETY: rows of `n` at stride `positions` from `at` lie inside `y`.
+                    unsafe { matmul([og, n, rows], dst, positions, false, lhs, rhs, !alongside) };
+                } else {
+                    scratch.out.resize(og * n, T::zero());
+                    let dst = scratch.out.as_mut_ptr();
+                    // SAFETY: `out` holds `og x n`; `w` and the columns hold their blocks.
+                    unsafe { matmul([og, n, rows], dst, n, false, lhs, rhs, !alongside) };
+                    scatter_block(&scratch.out, out_channels, positions, channels, chunk, y);
+                }
+            }
+        }
+        if let Some(bias) = bias {
+            add_bias(y, bias, positions);
+        }
+    });
+    y
+}
+
+/// `dW[O, C/g, kh, kw]`: the weight gradient of `conv2d(x, W)` given the output gradient `dy`
+/// `[batch, O, out_h, out_w]`.
+pub(crate) fn weight_grad<T: Elem>(x: &[T], dy: &[T], u: &Unfold, out_channels: usize) -> Vec<T> {
+    let positions = u.positions();
+    let (rows, og) = (u.group_rows(), out_channels / u.groups);
+    let len = out_channels * rows;
+    // One accumulator `[O, kh, kw, C/g]` per task, summed at the end.
+    let tasks = task_count(u.batch);
+    let mut grads = vec![T::zero(); tasks * len];
+    split_batch(&mut grads, tasks, len, |task, grad, alongside| {
+        let (first, end) = (task * u.batch / tasks, (task + 1) * u.batch / tasks);
+        let images = end - first;
+        let x = &x[first * u.image_len()..][..images * u.image_len()];
+        let dy = &dy[first * out_channels * positions..][..images * out_channels * positions];
+        let part = sub_batch(u, images);
+        let mut scratch = Scratch::new();
+        let mut block = Vec::new();
+        for chunk in chunks(images, positions, rows) {
+            let n = chunk.columns();
+            for g in 0..u.groups {
+                let rhs = columns(x, &part, g * u.channels / u.groups, chunk, &mut scratch);
+                let channels = g * og..(g + 1) * og;
+                let lhs = position_block(dy, out_channels, positions, channels, chunk, &mut block);
+                let dst = grad[g * og * rows..].as_mut_ptr();
+                // SAFETY: `grad` holds `O x rows`, the operands their blocks.
+                let rhs = rhs.transposed();
+                unsafe { matmul([og, rows, n], dst, rows, true, lhs, rhs, !alongside) };
+            }
+        }
+    });
+    let (total, rest) = grads.split_at_mut(len);
+    for part in rest.chunks(len) {
+        for (t, &p) in total.iter_mut().zip(part) {
+            *t = *t + p;
+        }
+    }
+    // Back from [O, kh, kw, C/g] to [O, C/g, kh, kw].
+    let (cg, k) = (u.channels / u.groups, u.kernel[0] * u.kernel[1]);
+    let mut dw = vec![T::zero(); len];
+    for (src, dst) in total.chunks_exact(cg * k).zip(dw.chunks_exact_mut(cg * k)) {
+        transpose(src, k, cg, dst);
+    }
+    dw
+}
+
+/// The image `[batch, C, in_h, in_w]` that col2im builds from `Wᵀ · z` for `z` `[batch, O,
+/// out_h, out_w]` and `w` `[O, C/g, kh, kw]`, plus `bias` per channel: conv2d's input gradient
+/// when `z` is its output gradient, and the transposed convolution of `z`.
+pub(crate) fn fold<T: Elem>(
+    z: &[T],
+    w: &[T],
+    bias: Option<&[T]>,
+    u: &Unfold,
+    out_channels: usize,
+) -> Vec<T> {
+    let positions = u.positions();
+    let per_image = u.image_len();
+    let plane = u.in_size[0] * u.in_size[1];
+    let mut image = vec![T::zero(); u.batch * per_image];
+    let (rows, og, cg) = (
+        u.group_rows(),
+        out_channels / u.groups,
+        u.channels / u.groups,
+    );
+    let w = taps_last(w, u);
+    split_batch(&mut image, u.batch, per_image, |first, image, alongside| {
+        let images = image.len() / per_image.max(1);
+        let z = &z[first * out_channels * positions..][..images * out_channels * positions];
+        let mut scratch = Scratch::new();
+        for chunk in chunks(images, positions, rows) {
+            let n = chunk.columns();
+            if chunk.start == 0 && !u.is_identity() {
+                scratch.nhwc.clear();
+                scratch.nhwc.resize(chunk.images * per_image, T::zero());
+            }
+            for g in 0..u.groups {
+                let channels = g * og..(g + 1) * og;
+                let dz = position_block(
+                    z,
+                    out_channels,
+                    positions,
+                    channels,
+                    chunk,
+                    &mut scratch.block,
+                );
+                let w_g = Mat {
+                    ptr: w[g * og * rows..].as_ptr(),
+                    rs: rows as isize,
+                    cs: 1,
+                };
+                let c0 = g * cg;
+                if u.is_identity() {
+                    // The columns are the image block: `[C/g, n] = W_gᵀ · dz`.
+                    let lhs = w_g.transposed();
+                    scratch.out.resize(rows * n, T::zero());
+                    let dst = scratch.out.as_mut_ptr();
+                    // SAFETY: `out` holds `rows x n`, the operands their blocks.
+                    unsafe { matmul([rows, n, og], dst, n, false, lhs, dz, !alongside) };
+                    scatter_block(&scratch.out, u.channels, plane, c0..c0 + cg, chunk, image);
+                    continue;
+                }
+                // One row of columns per position: `[n, rows] = dzᵀ · W_g`.
+                let ld = column_stride(rows);
+                scratch.cols.resize(n * ld, T::zero());
+                let dst = scratch.cols.as_mut_ptr();
+                // SAFETY: `cols` holds `n` rows of `ld >= rows`, the operands their blocks.
+                unsafe {
+                    matmul(
+                        [n, rows, og],
+                        dst,
+                        ld,
+                        false,
+                        dz.transposed(),
+                        w_g,
+                        !alongside,
+                    )
+                };
+                col2im(&scratch.cols, u, c0, chunk, &mut scratch.nhwc);
+            }
+            if !u.is_identity() && chunk.start + chunk.len == positions {
+                let out = &mut image[chunk.first_image * per_image..][..chunk.images * per_image];
+                for (src, dst) in scratch
+                    .nhwc
+                    .chunks_exact(per_image)
+                    .zip(out.chunks_exact_mut(per_image))
+                {
+                    transpose(src, plane, u.channels, dst);
+                }
+            }
+        }
+        if let Some(bias) = bias {
+            add_bias(image, bias, plane);
+        }
+    });
+    image
+}
+
+/// How many tasks [`split_batch`] runs for a batch.
+pub(super) fn task_count(batch: usize) -> usize {
+    #[cfg(feature = "rayon")]
+    {
+        rayon::current_num_threads().min(batch).max(1)
+    }
+    #[cfg(not(feature = "rayon"))]
+    {
+        let _ = batch;
+        1
+    }
+}
+
+/// `t[b, c, :] += bias[c]` for `t` `[images, channels, spatial]`.
+pub(super) fn add_bias<T: Elem>(t: &mut [T], bias: &[T], spatial: usize) {
+    for (i, plane) in t.chunks_mut(spatial.max(1)).enumerate() {
+        let b = bias[i % bias.len()];
+        for v in plane {
+            *v = *v + b;
+        }
+    }
+}
+
+/// `db[C] = Σ_{b, h, w} dy[b, C, h, w]`: the bias gradient of a convolution or transposed
+/// convolution.
+pub(crate) fn bias_grad<T: Elem>(dy: &[T], channels: usize, spatial: usize) -> Vec<T> {
+    let mut db = vec![T::zero(); channels];
+    for (i, plane) in dy.chunks(spatial.max(1)).enumerate() {
+        let s = plane.iter().fold(T::zero(), |acc, &v| acc + v);
+        db[i % channels] = db[i % channels] + s;
+    }
+    db
+}
+
+/// One of this module's kernels, run on its input tensors' data as one element type.
+trait Kernel {
+    fn run<T: Elem>(&self, inputs: &[&[T]]) -> Vec<T>;
+}
+
+/// Runs `kernel` on `inputs` (one float dtype: f32, f64 and f16 natively, bf16 through f32)
+/// into a contiguous tensor of `shape`.
+fn launch<const D: usize>(
+    kernel: impl Kernel,
+    inputs: &[&FlexTensor],
+    shape: [usize; D],
+) -> FlexTensor {
+    fn native<T: Elem + burn_backend::Element>(
+        kernel: &impl Kernel,
+        inputs: &[&FlexTensor],
+        shape: Shape,
+        dtype: DType,
+    ) -> FlexTensor {
+        let held: Vec<FlexTensor> = inputs.iter().map(|t| t.to_contiguous()).collect();
+        let data: Vec<&[T]> = held.iter().map(|t| t.storage::<T>()).collect();
+        FlexTensor::new(
+            Bytes::from_elems(kernel.run(&data)),
+            Layout::contiguous(shape),
+            dtype,
+        )
+    }
+    let shape = Shape::from(shape.to_vec());
+    let dtype = inputs[0].dtype();
+    match dtype {
+        DType::F32 => native::<f32>(&kernel, inputs, shape, dtype),
+        DType::F64 => native::<f64>(&kernel, inputs, shape, dtype),
+        DType::F16 => native::<f16>(&kernel, inputs, shape, dtype),
+        DType::BF16 => {
+            let wide: Vec<FlexTensor> = inputs
+                .iter()
+                .map(|t| super::conv_common::convert_bf16_to_f32(t))
+                .collect();
+            let wide: Vec<&FlexTensor> = wide.iter().collect();
+            let out = native::<f32>(&kernel, &wide, shape, DType::F32);
+            super::conv_common::convert_f32_to_bf16(&out)
+        }
+        other => panic!("conv2d: unsupported dtype {other:?}"),
+    }
+}
+
+fn dims4(t: &FlexTensor) -> [usize; 4] {
+    let s = t.layout().shape();
+    [s[0], s[1], s[2], s[3]]
+}
+
+/// [`forward`] as a [`Kernel`]: inputs `[x, w]` or `[x, w, bias]`.
+struct Forward(Unfold, usize);
+
+impl Kernel for Forward {
+    fn run<T: Elem>(&self, inputs: &[&[T]]) -> Vec<T> {
+        let (x, w, bias) = (inputs[0], inputs[1], inputs.get(2).copied());
+        match T::WINOGRAD && winograd::applies(&self.0, self.1) {
+            true => winograd::forward(x, w, bias, &self.0, self.1),
+            false => forward(x, w, bias, &self.0, self.1),
+        }
+    }
+}
+
+/// [`weight_grad`] as a [`Kernel`]: inputs `[x, dy]`.
+struct WeightGrad(Unfold, usize);
+
+impl Kernel for WeightGrad {
+    fn run<T: Elem>(&self, inputs: &[&[T]]) -> Vec<T> {
+        match T::WINOGRAD && winograd::applies(&self.0, self.1) {
+            true => winograd::weight_grad(inputs[0], inputs[1], &self.0, self.1),
+            false => weight_grad(inputs[0], inputs[1], &self.0, self.1),
+        }
+    }
+}
+
+/// [`fold`] as a [`Kernel`]: inputs `[z, w]` or `[z, w, bias]`.
+struct Fold(Unfold, usize);
+
+impl Kernel for Fold {
+    fn run<T: Elem>(&self, inputs: &[&[T]]) -> Vec<T> {
+        let (z, w, bias) = (inputs[0], inputs[1], inputs.get(2).copied());
+        match T::WINOGRAD && winograd::applies(&self.0, self.1) {
+            true => winograd::input_grad(z, w, bias, &self.0, self.1),
+            false => fold(z, w, bias, &self.0, self.1),
+        }
+    }
+}
+
+/// [`bias_grad`] as a [`Kernel`]: input `[dy]` with `channels` channels of `spatial` elements.
+struct BiasGrad {
+    channels: usize,
+    spatial: usize,
+}
+
+impl Kernel for BiasGrad {
+    fn run<T: Elem>(&self, inputs: &[&[T]]) -> Vec<T> {
+        bias_grad(inputs[0], self.channels, self.spatial)
+    }
+}
+
+/// The sweep of conv2d's input `x` by `weight` with `options`, producing `out_size` positions.
+fn conv_unfold(
+    x: [usize; 4],
+    weight: [usize; 4],
+    options: &ConvOptions<2>,
+    out_size: [usize; 2],
+) -> Unfold {
+    Unfold {
+        batch: x[0],
+        channels: x[1],
+        in_size: [x[2], x[3]],
+        kernel: [weight[2], weight[3]],
+        stride: options.stride,
+        padding: options.padding_begin(),
+        dilation: options.dilation,
+        out_size,
+        groups: options.groups,
+    }
+}
+
+/// The sweep of a transposed convolution's output `[batch, C_out, out_h, out_w]` by its
+/// `weight` `[C_in, C_out/g, kh, kw]` at the input's `in_size` positions.
+fn transpose_unfold(
+    batch: usize,
+    weight: [usize; 4],
+    options: &ConvTransposeOptions<2>,
+    in_size: [usize; 2],
+) -> Unfold {
+    let out = [0, 1].map(|a| {
+        calculate_conv_transpose_output_size(
+            weight[2 + a],
+            options.stride[a],
+            options.padding[a],
+            options.padding_out[a],
+            options.dilation[a],
+            in_size[a],
+        )
+    });
+    Unfold {
+        batch,
+        channels: weight[1] * options.groups,
+        in_size: out,
+        kernel: [weight[2], weight[3]],
+        stride: options.stride,
+        padding: options.padding,
+        dilation: options.dilation,
+        out_size: in_size,
+        groups: options.groups,
+    }
+}
+
+/// conv2d: `[batch, C, h, w]` through `weight` `[O, C/g, kh, kw]` to `[batch, O, oh, ow]`.
+pub(crate) fn conv2d(
+    x: FlexTensor,
+    weight: FlexTensor,
+    bias: Option<FlexTensor>,
+    options: &ConvOptions<2>,
+) -> FlexTensor {
+    let (xs, ws) = (dims4(&x), dims4(&weight));
+    let out = [0, 1].map(|a| {
+        calculate_conv_output_size_asymmetric(
+            ws[2 + a],
+            options.stride[a],
+            options.padding[a],
+            options.dilation[a],
+            xs[2 + a],
+        )
+    });
+    let u = conv_unfold(xs, ws, options, out);
+    let mut inputs = vec![&x, &weight];
+    inputs.extend(bias.as_ref());
+    launch(Forward(u, ws[0]), &inputs, [xs[0], ws[0], out[0], out[1]])
+}
+
+/// conv2d's input gradient.
+pub(crate) fn conv2d_x_backward(
+    x: FlexTensor,
+    weight: FlexTensor,
+    output_grad: FlexTensor,
+    options: &ConvOptions<2>,
+) -> FlexTensor {
+    let (xs, ws, gs) = (dims4(&x), dims4(&weight), dims4(&output_grad));
+    let u = conv_unfold(xs, ws, options, [gs[2], gs[3]]);
+    launch(Fold(u, ws[0]), &[&output_grad, &weight], xs)
+}
+
+/// conv2d's weight gradient.
+pub(crate) fn conv2d_weight_backward(
+    x: FlexTensor,
+    weight: FlexTensor,
+    output_grad: FlexTensor,
+    options: &ConvOptions<2>,
+) -> FlexTensor {
+    let (xs, ws, gs) = (dims4(&x), dims4(&weight), dims4(&output_grad));
+    let u = conv_unfold(xs, ws, options, [gs[2], gs[3]]);
+    launch(WeightGrad(u, ws[0]), &[&x, &output_grad], ws)
+}
+
+/// The bias gradient of a 2D convolution or transposed convolution: `output_grad` summed over
+/// every axis but the channels.
+pub(crate) fn conv2d_bias_backward(output_grad: FlexTensor) -> FlexTensor {
+    let gs = dims4(&output_grad);
+    let kernel = BiasGrad {
+        channels: gs[1],
+        spatial: gs[2] * gs[3],
+    };
+    launch(kernel, &[&output_grad], [gs[1]])
+}
+
+/// conv_transpose2d: `[batch, C_in, h, w]` through `weight` `[C_in, C_out/g, kh, kw]`.
+pub(crate) fn conv_transpose2d(
+    x: FlexTensor,
+    weight: FlexTensor,
+    bias: Option<FlexTensor>,
+    options: &ConvTransposeOptions<2>,
+) -> FlexTensor {
+    let (xs, ws) = (dims4(&x), dims4(&weight));
+    let u = transpose_unfold(xs[0], ws, options, [xs[2], xs[3]]);
+    let mut inputs = vec![&x, &weight];
+    inputs.extend(bias.as_ref());
+    let shape = [xs[0], u.channels, u.in_size[0], u.in_size[1]];
+    launch(Fold(u, ws[0]), &inputs, shape)
+}
+
+/// conv_transpose2d's input gradient: the convolution of `output_grad` by the same weight,
+/// at the input's size.
+pub(crate) fn conv_transpose2d_x_backward(
+    weight: FlexTensor,
+    output_grad: FlexTensor,
+    options: &ConvTransposeOptions<2>,
+) -> FlexTensor {
+    let (ws, gs) = (dims4(&weight), dims4(&output_grad));
+    // Solves out = (in - 1) * stride + dilation * (k - 1) + 1 + padding_out - 2 * padding.
+    let in_size = [0, 1].map(|a| {
+        (gs[2 + a] + 2 * options.padding[a]
+            - options.dilation[a] * (ws[2 + a] - 1)
+            - options.padding_out[a]
+            - 1)
+            / options.stride[a]
+            + 1
+    });
+    let u = transpose_unfold(gs[0], ws, options, in_size);
+    launch(
+        Forward(u, ws[0]),
+        &[&output_grad, &weight],
+        [gs[0], ws[0], in_size[0], in_size[1]],
+    )
+}
+
+/// conv_transpose2d's weight gradient.
+pub(crate) fn conv_transpose2d_weight_backward(
+    x: FlexTensor,
+    weight: FlexTensor,
+    output_grad: FlexTensor,
+    options: &ConvTransposeOptions<2>,
+) -> FlexTensor {
+    let (xs, ws) = (dims4(&x), dims4(&weight));
+    let u = transpose_unfold(xs[0], ws, options, [xs[2], xs[3]]);
+    launch(WeightGrad(u, ws[0]), &[&output_grad, &x], ws)
+}
