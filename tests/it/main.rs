@@ -1,6 +1,7 @@
 //! Integration tests of the sngan workspace: one binary, one module per area, fixtures beside.
 
 mod configs;
+mod convert;
 mod models;
 mod scores;
 mod spectral;

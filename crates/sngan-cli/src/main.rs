@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use sngan::Device;
+use sngan::convert::ConvertError;
 use sngan::core::{ConfigError, Images, InvalidField};
 use sngan::data::{DataConfig, DatasetName};
 use sngan::metrics::{Metric, Protocol, Reference};
@@ -66,6 +67,11 @@ enum Command {
         #[command(subcommand)]
         command: DataCommand,
     },
+    /// Import a peer's pretrained checkpoint files into a run directory (config + checkpoint).
+    Convert(Box<ConvertArgs>),
+    /// Write a run's networks in StudioGAN's layout: its checkpoint folder, a bare PyTorch state
+    /// dict, or safetensors.
+    Export(ExportArgs),
     /// Write every experiment's config as <DIR>/<name>.json (what `cargo xtask configs` runs).
     #[command(hide = true)]
     WriteConfigs {
@@ -169,6 +175,70 @@ struct EvalArgs {
 }
 
 #[derive(clap::Args)]
+struct ConvertArgs {
+    /// Whose files: mmgen (also mmagic's re-hosted files), studiogan, biggan-pytorch, chainer.
+    #[arg(long, value_enum)]
+    from: PeerArg,
+    /// The files: mmgen's one .pth; StudioGAN's model=G/D/G_ema-...pth; BigGAN-PyTorch's G.pth,
+    /// G_ema.pth, D.pth; sngan_projection's .npz snapshots.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// The experiment whose networks the files hold (a configs/ stem, e.g. biggan_imagenet128).
+    #[arg(
+        long,
+        value_parser = parse_experiment,
+        required_unless_present = "config",
+        conflicts_with = "config"
+    )]
+    model: Option<TrainConfig>,
+    /// A training config file instead of --model.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Run directory to create (refused if it already holds a run).
+    #[arg(long)]
+    out: PathBuf,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy)]
+enum PeerArg {
+    Mmgen,
+    Studiogan,
+    BigganPytorch,
+    Chainer,
+}
+
+#[derive(clap::Args)]
+struct ExportArgs {
+    /// Run directory (its newest intact checkpoint is exported).
+    #[arg(long)]
+    run: PathBuf,
+    /// studiogan: a model=G/D/G_ema-current-weights-step=N.pth folder; pytorch-state-dict: one
+    /// network's torch.save'd state dict; safetensors: the same as safetensors.
+    #[arg(long, value_enum)]
+    to: FormatArg,
+    /// Folder (studiogan) or file to write.
+    #[arg(long)]
+    out: PathBuf,
+    /// The network of a one-file export (default: the EMA generator if the run has one, else G).
+    #[arg(long, value_enum)]
+    net: Option<NetArg>,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy)]
+enum FormatArg {
+    Studiogan,
+    PytorchStateDict,
+    Safetensors,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy)]
+enum NetArg {
+    G,
+    GEma,
+    D,
+}
+
+#[derive(clap::Args)]
 struct SampleArgs {
     /// Run directory.
     #[arg(long)]
@@ -214,6 +284,14 @@ fn parse_fetch(s: &str) -> Result<Fetch, String> {
     }
 }
 
+fn parse_experiment(s: &str) -> Result<TrainConfig, String> {
+    let all = sngan::train::experiments::all();
+    let names: Vec<String> = all.iter().map(|c| c.name.clone()).collect();
+    all.into_iter()
+        .find(|c| c.name == s)
+        .ok_or_else(|| format!("no experiment '{s}': expected one of {}", names.join(", ")))
+}
+
 fn parse_protocol(s: &str) -> Result<Protocol, String> {
     Protocol::from_name(s).ok_or_else(|| {
         let names: Vec<&str> = Protocol::all().iter().map(|p| p.name).collect();
@@ -247,6 +325,8 @@ fn main() -> ExitCode {
                         c.downcast_ref::<TrainError>(),
                         Some(TrainError::Config(_) | TrainError::ConfigFile(_))
                     )
+                    || c.downcast_ref::<ConvertError>()
+                        .is_some_and(ConvertError::is_bad_input)
             });
             ExitCode::from(if bad_input { 2 } else { 1 })
         }
@@ -288,8 +368,73 @@ fn run(cli: Cli) -> Result<()> {
                 false => bail!("{}: problems found", data.display()),
             }
         }
+        Some(Command::Convert(args)) => convert(*args, &device),
+        Some(Command::Export(args)) => export(args, &device),
         Some(Command::WriteConfigs { dir }) => write_configs(&dir),
     }
+}
+
+fn convert(args: ConvertArgs, device: &Device) -> Result<()> {
+    use sngan::convert::Source;
+    let config = match (args.model, &args.config) {
+        (_, Some(path)) => TrainConfig::read(path)?,
+        (Some(config), None) => config,
+        (None, None) => return Err(usage("give --model EXPERIMENT or --config FILE")),
+    };
+    let source = match args.from {
+        PeerArg::Mmgen => Source::Mmgen,
+        PeerArg::Studiogan => Source::StudioGan,
+        PeerArg::BigganPytorch => Source::BigGanPytorch,
+        PeerArg::Chainer => Source::Chainer,
+    };
+    let done = sngan::convert::convert(
+        source,
+        &args.files,
+        config,
+        &args.out,
+        &device.clone().autodiff(),
+    )?;
+    for (net, file) in &done.sources {
+        println!("{}: {}", net.name(), file.display());
+    }
+    for note in &done.notes {
+        println!("note: {note}");
+    }
+    let checkpoint = done.run.checkpoint().expect("convert writes a checkpoint");
+    println!(
+        "run directory: {} (checkpoint {})",
+        done.run.dir().display(),
+        checkpoint.path().display()
+    );
+    Ok(())
+}
+
+fn export(args: ExportArgs, device: &Device) -> Result<()> {
+    use sngan::convert::{ExportFormat, Net};
+    let format = match args.to {
+        FormatArg::Studiogan => ExportFormat::StudioGan,
+        FormatArg::PytorchStateDict => ExportFormat::PytorchStateDict,
+        FormatArg::Safetensors => ExportFormat::Safetensors,
+    };
+    let net = args.net.map(|n| match n {
+        NetArg::G => Net::Generator,
+        NetArg::GEma => Net::GeneratorEma,
+        NetArg::D => Net::Discriminator,
+    });
+    if net.is_some() && format == ExportFormat::StudioGan {
+        return Err(usage(
+            "--net: a studiogan export writes every network of the run; --net picks the one network of a pytorch-state-dict or safetensors file",
+        ));
+    }
+    let run = open_run(&args.run)?;
+    let done = sngan::convert::export(&run, format, net, &args.out, device)?;
+    for note in &done.notes {
+        println!("note: {note}");
+    }
+    for file in &done.files {
+        println!("{}", file.display());
+    }
+    Ok(())
 }
 
 fn quickstart(device: &Device) -> Result<()> {

@@ -62,6 +62,14 @@ fn tensors<M: Module>(module: &M) -> Vec<(String, Vec<f32>)> {
         .collect()
 }
 
+/// The step of the newest finished checkpoint (`checkpoints/latest`), 0 before the first.
+fn latest_step(dir: &Path) -> usize {
+    std::fs::read_to_string(dir.join("checkpoints/latest"))
+        .ok()
+        .and_then(|name| name.trim().strip_prefix("step-")?.parse().ok())
+        .unwrap_or(0)
+}
+
 /// Whether a kill left a checkpoint or file half written (a hidden `.partial`).
 fn partial_left(dir: &Path) -> bool {
     let mut stack = vec![dir.to_path_buf()];
@@ -98,12 +106,29 @@ fn twenty_kills_and_resumes_end_bit_identical_to_an_uninterrupted_run() {
 
     let mut rng = SplitMix64::new(20);
     let (mut kills, mut during_writes, mut at) = (0, 0, Vec::new());
+    // Each attempt is killed once its newest checkpoint is 1-4 steps past the previous
+    // attempt's, plus a random fraction of a step (so that kills land in writes too). Progress,
+    // not wall time, sets the moment: a loaded CI machine cannot let the run finish early.
+    let step_time = whole / 100;
     while kills < 20 {
+        let target = latest_step(&killed) + 1 + (rng.uniform() * 4.0) as usize;
         let mut child = train(&config_path, &killed).spawn().expect("start sngan");
-        // A start takes a few percent of the whole run; each attempt gets a few steps done.
-        let delay = whole.mul_f64(0.03 + 0.07 * rng.uniform());
-        std::thread::sleep(delay);
-        match child.try_wait().expect("poll") {
+        let spawned = Instant::now();
+        let finished = loop {
+            assert!(
+                spawned.elapsed() < whole * 10,
+                "a resume made no progress past step {target} in ten whole-run times"
+            );
+            if let Some(status) = child.try_wait().expect("poll") {
+                break Some(status);
+            }
+            if latest_step(&killed) >= target {
+                std::thread::sleep(step_time.mul_f64(rng.uniform()));
+                break child.try_wait().expect("poll");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        };
+        match finished {
             // It finished first: this resume had nothing left to do.
             Some(status) => {
                 assert!(

@@ -13,12 +13,14 @@ use crate::resnet::{ResNetDiscriminatorConfig, ResNetGeneratorConfig};
 pub use crate::params::orthogonal_regularization;
 
 impl ResNetGeneratorConfig {
-    /// BigGAN CIFAR-10 as mmgen (`biggan_32x32.py`): 256 channels, class-embedding CBN, no shared
-    /// embedding or hierarchical z, SN (eps 1e-8) in G, N(0, 0.02) init.
+    /// BigGAN CIFAR-10 as mmgen (`biggan_32x32.py`): 256 channels, class-embedding CBN with plain
+    /// tables (`nn.Embedding`), no shared embedding or hierarchical z, SN (eps 1e-8) on every other
+    /// layer of G, N(0, 0.02) init.
     pub fn biggan_cifar32_mmgen() -> Self {
         Self::new(128, 4, vec![256; 4])
             .with_n_classes(Some(10))
             .with_sn(Some(SpectralNormConfig::new().with_eps(1e-8)))
+            .with_cbn_sn(false)
             .with_init(WeightInit::Normal02)
     }
 

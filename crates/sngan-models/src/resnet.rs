@@ -15,7 +15,7 @@ use sngan_spectral::{
 use crate::blocks::attention::{SelfAttention, SelfAttentionConfig};
 use crate::blocks::batch_norm::{BatchNorm, BatchNormConfig, Condition, Conditioning};
 use crate::blocks::resblock::{
-    DiscBlock, DiscBlockConfig, GenBlock, GenBlockConfig, HiddenChannels,
+    DiscBlock, DiscBlockConfig, GenBlock, GenBlockConfig, HiddenChannels, ShortcutInput,
 };
 use crate::blocks::tangent::Pass;
 use crate::init::{LayerKind, WeightInit};
@@ -47,6 +47,10 @@ pub struct ResNetGeneratorConfig {
     /// Spectral norm in the generator (SAGAN, BigGAN); `None` for SNGAN.
     #[config(default = "None")]
     pub sn: Option<SpectralNormConfig>,
+    /// Whether `sn` also normalises the conditional-BN maps (mmgen's
+    /// `with_embedding_spectral_norm`; its BigGAN-32 keeps its class tables plain).
+    #[config(default = true)]
+    pub cbn_sn: bool,
     /// Weight initialisation.
     #[config(default = "WeightInit::PyTorch")]
     pub init: WeightInit,
@@ -176,6 +180,7 @@ impl ResNetGeneratorConfig {
                     .with_conditioning(conditioning.clone())
                     .with_bn_eps(self.bn_eps)
                     .with_sn(self.sn.clone())
+                    .with_cbn_sn(self.cbn_sn)
                     .with_init(self.init.clone())
                     .with_input_side(Some(self.bottom << i))
                     .init(device)
@@ -273,6 +278,9 @@ pub struct ResNetDiscriminatorConfig {
     /// Inner width convention of the blocks after the first.
     #[config(default = "HiddenChannels::Output")]
     pub hidden: HiddenChannels,
+    /// What the shortcuts of the blocks after the first read.
+    #[config(default = "ShortcutInput::Input")]
+    pub shortcut: ShortcutInput,
     /// Classes for the projection head; `None` is unconditional.
     #[config(default = "None")]
     pub n_classes: Option<usize>,
@@ -390,6 +398,7 @@ impl ResNetDiscriminatorConfig {
                     .with_downsample(self.downsample[i])
                     .with_optimized(i == 0)
                     .with_hidden(self.hidden.clone())
+                    .with_shortcut(self.shortcut.clone())
                     .with_sn(self.sn.clone())
                     .with_init(self.init.clone())
                     .with_input_side(self.side_before(i))

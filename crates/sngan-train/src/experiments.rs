@@ -66,6 +66,7 @@ pub fn all() -> Vec<TrainConfig> {
         sagan_cifar10(),
         sagan_imagenet128(),
         biggan_cifar10(),
+        biggan_cifar10_studio(),
         biggan_imagenet128(),
     ]);
     out.extend(bsn_cifar10_grid());
@@ -283,6 +284,24 @@ pub fn biggan_cifar10() -> TrainConfig {
     .with_n_dis(4)
     .with_batch_size(50)
     .with_g_batch_size(50)
+    .with_ema(Some(EmaConfig::new(0.9999, 1_000)))
+}
+
+/// BigGAN on CIFAR-10 as StudioGAN trains it (`src/configs/CIFAR10/BigGAN.yaml` with
+/// `src/config.py`'s defaults): its `big_resnet` networks (z 80 in 4 chunks, shared embedding 128,
+/// attention after G block 2 and D block 1), hinge, batch 64, Adam 2e-4 (0.5, 0.999), n_dis 5,
+/// 100k G steps, EMA 0.9999 from step 1000.
+pub fn biggan_cifar10_studio() -> TrainConfig {
+    let adam = AdamSettings::new(2e-4, 0.5, 0.999);
+    run(
+        "biggan_cifar10_studio",
+        "biggan_cifar10_studio",
+        cifar10(),
+        adam.clone(),
+        adam,
+        100_000,
+    )
+    .with_g_batch_size(64)
     .with_ema(Some(EmaConfig::new(0.9999, 1_000)))
 }
 

@@ -58,6 +58,10 @@ pub struct GenBlockConfig {
     /// Spectral norm on the convs (and conditional-BN maps): SAGAN and BigGAN.
     #[config(default = "None")]
     pub sn: Option<SpectralNormConfig>,
+    /// Whether `sn` also normalises the conditional-BN maps (mmgen's
+    /// `with_embedding_spectral_norm`; its BigGAN-32 keeps its class tables plain).
+    #[config(default = true)]
+    pub cbn_sn: bool,
     /// Weight initialisation.
     #[config(default = "WeightInit::PyTorch")]
     pub init: WeightInit,
@@ -85,13 +89,14 @@ impl GenBlockConfig {
     /// Build the block.
     pub fn init(&self, device: &Device) -> GenBlock {
         let [c_in, c_out] = self.channels;
+        let norm_sn = self.sn.as_ref().filter(|_| self.cbn_sn);
         let up = self.input_side.map(|s| 2 * s);
         let norm = |c: usize| {
             GenNorm::new(
                 c,
                 self.conditioning.as_ref(),
                 self.bn_eps,
-                self.sn.as_ref(),
+                norm_sn,
                 &self.init,
                 device,
             )
@@ -129,6 +134,16 @@ pub enum HiddenChannels {
     Output,
 }
 
+/// What the shortcut of a pre-activation discriminator block reads.
+#[derive(Config, Debug, PartialEq, Eq)]
+pub enum ShortcutInput {
+    /// The block's input `x` (the SNGAN Chainer code, BigGAN-PyTorch, mmgen's `woReLUinplace`).
+    Input,
+    /// `ReLU(x)`: StudioGAN's `DiscBlock` and mmgen's `wReLUinplace` blocks apply an in-place ReLU
+    /// to `x`, which the shortcut then reads (identity shortcuts included).
+    Activated,
+}
+
 /// Configuration of a [`DiscBlock`].
 #[derive(Config, Debug)]
 pub struct DiscBlockConfig {
@@ -144,6 +159,9 @@ pub struct DiscBlockConfig {
     /// Inner width convention (ignored by the first block, whose inner width is `out`).
     #[config(default = "HiddenChannels::Output")]
     pub hidden: HiddenChannels,
+    /// What the shortcut reads (ignored by the first block, which has no pre-activation).
+    #[config(default = "ShortcutInput::Input")]
+    pub shortcut: ShortcutInput,
     /// Spectral norm on the convs.
     #[config(default = "Some(SpectralNormConfig::new())")]
     pub sn: Option<SpectralNormConfig>,
@@ -170,6 +188,9 @@ pub struct DiscBlock {
     pub downsample: bool,
     /// Whether this is the first (optimized) block.
     pub optimized: bool,
+    /// What the shortcut reads.
+    #[module(skip)]
+    pub shortcut: ShortcutInput,
 }
 
 impl DiscBlockConfig {
@@ -193,6 +214,7 @@ impl DiscBlockConfig {
             }),
             downsample,
             optimized: self.optimized,
+            shortcut: self.shortcut.clone(),
         }
     }
 }
@@ -212,6 +234,10 @@ impl DiscBlock {
             input.clone()
         } else {
             pass.relu(input.clone())
+        };
+        let input = match (&self.shortcut, self.optimized) {
+            (ShortcutInput::Activated, false) => x.clone(),
+            _ => input,
         };
         let x = self.conv2d2.forward(pass.relu(self.conv2d1.forward(x)));
         let x = pool(x);
