@@ -14,7 +14,7 @@ use crate::metrics::{
     ImagesRef, InceptionExtractor, Metric, MnistReference, MnistReport, MnistYardstick, Preprocess,
     Protocol, Reference, StatsBuilder,
 };
-use crate::train::sample::{SampleSpec, generate, resized, to_images};
+use crate::train::sample::{SampleSpec, generate};
 use crate::train::{Evaluator, Gan, TrainConfig, TrainError};
 
 /// Named scores of a run's current networks.
@@ -200,12 +200,8 @@ pub const MNIST_SCORE_NAMES: [&str; 8] = [
 /// digit, interleaved so that each of IS's 10 splits holds every digit).
 pub fn mnist_report(gan: &Gan, device: &Device) -> Result<MnistReport> {
     let (yardstick, reference) = mnist_yardstick(device)?;
-    // Runs train on MNIST resized to 32x32; the classifier reads 28x28.
-    let spec = SampleSpec {
-        resize: Some([28, 28]),
-        ..SampleSpec::new(MNIST_SCORE_SAMPLES, SCORING_SEED)
-    };
-    let images = samples(gan, spec, device)?;
+    // 32 px samples: the yardstick resizes them to its 28 px, as it does in `sngan eval`.
+    let images = samples(gan, SampleSpec::new(MNIST_SCORE_SAMPLES, SCORING_SEED), device)?;
     let labels = digit_labels(&images)?;
     Ok(yardstick.evaluate(images.view(), reference, Some(&labels))?)
 }
@@ -228,21 +224,16 @@ pub fn mnist_scores(gan: &Gan, device: &Device) -> Result<Vec<f64>> {
 
 /// The yardstick's real-data floor ([`crate::metrics::MNIST_FLOOR`]): the first
 /// [`MNIST_SCORE_SAMPLES`] training digits of the MNIST at `dir`, sent through a 32 px run's
-/// round trip (the data pipeline's PIL-bilinear 28 -> 32, then the sampler's bilinear
+/// round trip (the data pipeline's PIL-bilinear 28 -> 32, then the yardstick's bilinear
 /// 32 -> 28) and scored with their labels as the intended classes.
 pub fn mnist_floor(dir: &Path, device: &Device) -> Result<MnistReport> {
     let (yardstick, reference) = mnist_yardstick(device)?;
     let data = crate::data::DataConfig::new(DatasetName::Mnist).with_size(Some(32));
     let train = crate::data::materialize(data.open(dir)?.as_ref())?;
     let n = MNIST_SCORE_SAMPLES;
-    let pixels: Vec<f32> = train.pixels[..n * 32 * 32]
-        .iter()
-        .map(|&v| f32::from(v) / 127.5 - 1.0)
-        .collect();
-    let x = Tensor::<1>::from_data(TensorData::new(pixels, [n * 32 * 32]), device);
-    let mut digits = to_images(resized(x.reshape([n, 1, 32, 32]), Some([28, 28])))?;
-    digits.labels = train.labels[..n].to_vec();
-    Ok(yardstick.evaluate(digits.view(), reference, Some(&digit_labels(&digits)?))?)
+    let digits = train.view().slice(0, n);
+    let labels = digit_labels(&train)?;
+    Ok(yardstick.evaluate(digits, reference, Some(&labels[..n]))?)
 }
 
 /// The labels of `digits` as classes 0..10.

@@ -17,8 +17,8 @@ use burn::prelude::*;
 use burn::store::ModuleRecord;
 use burn::tensor::Bytes;
 use burn::tensor::activation::relu;
-use burn::tensor::module::max_pool2d;
-use burn::tensor::ops::MaxPoolOptions;
+use burn::tensor::module::{interpolate, max_pool2d};
+use burn::tensor::ops::{InterpolateMode, InterpolateOptions, MaxPoolOptions};
 
 use crate::error::MetricsError;
 use crate::features::Features;
@@ -132,7 +132,7 @@ pub struct MnistReport {
 /// The same measures of real digits: what a perfect generator would score. Computed by
 /// `tests/it/scores.rs` (which asserts these values) from the first 10,000 MNIST training digits
 /// sent through a 32 px training pipeline's round trip (PIL-bilinear 28 -> 32, then the
-/// sampler's bilinear 32 -> 28), with their true labels as the intended classes, against the
+/// yardstick's bilinear 32 -> 28), with their true labels as the intended classes, against the
 /// reference of the 10,000-digit test split.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct MnistFloor {
@@ -156,14 +156,14 @@ pub struct MnistFloor {
 
 /// The real-data floor of the MNIST yardstick (see [`MnistFloor`]).
 pub const MNIST_FLOOR: MnistFloor = MnistFloor {
-    fid: 92.554,
-    inception_score: 9.6001,
-    precision: 0.9647,
-    recall: 0.6144,
-    density: 1.01758,
-    coverage: 0.7868,
-    class_accuracy: 0.9935,
-    intra_fid: 107.077,
+    fid: 92.5846,
+    inception_score: 9.60006,
+    precision: 0.9645,
+    recall: 0.6147,
+    density: 1.01724,
+    coverage: 0.7863,
+    class_accuracy: 0.9934,
+    intra_fid: 107.1074,
 };
 
 impl std::fmt::Display for MnistReport {
@@ -214,7 +214,7 @@ pub fn mnist_protocol(n: usize) -> String {
     format!(
         "protocol: MNIST yardstick, {n} samples against the 10,000-digit MNIST test split; \
          features: the project's classifier fc1 (128-d, before ReLU), inputs 28x28 \
-         (32x32 centre-cropped); IS over 10 splits; P/R/D/C with k = {MNIST_PRDC_K}, \
+         (32x32 bilinearly resized to 28); IS over 10 splits; P/R/D/C with k = {MNIST_PRDC_K}, \
          d < radius (Naeem et al. 2020); conditional: intended-class accuracy and intra-FID \
          over 10 classes; floors: 10,000 MNIST training digits through a 32 px round trip"
     )
@@ -295,36 +295,33 @@ impl MnistYardstick {
         }
     }
 
-    /// `[n, 1, 28, 28]` in [0, 1] from uint8 NHWC: 28x28 as is, 32x32 (MNIST padded by 2, as
-    /// many GAN codebases train on) centre-cropped; 3 channels averaged.
+    /// `[n, 1, 28, 28]` in [0, 1] from uint8 NHWC, 3 channels averaged: 28x28 as is; 32x32
+    /// (MNIST as the 32 px runs train on it: PIL-bilinear 28 -> 32) bilinearly resized back to
+    /// 28 (`F.interpolate(mode="bilinear", align_corners=False)`), so that `sngan eval` on saved
+    /// samples and the trainer's periodic scores read the same digits.
     pub fn input(&self, images: ImagesRef<'_>) -> crate::Result<Tensor<4>> {
         let [n, h, w, c] = images.shape();
-        let off = match (h, w) {
-            (28, 28) => 0,
-            (32, 32) => 2,
-            _ => {
-                return Err(MetricsError::input(
-                    "mnist-classifier",
-                    "28x28 images (or 32x32, centre-cropped)",
-                    format!("{h}x{w}"),
-                ));
-            }
-        };
-        let data = images.data();
-        let mut x = Vec::with_capacity(n * 28 * 28);
-        for i in 0..n {
-            for y in 0..28 {
-                for xx in 0..28 {
-                    let base = ((i * h + y + off) * w + xx + off) * c;
-                    let sum: u32 = data[base..base + c].iter().map(|&v| u32::from(v)).sum();
-                    x.push(sum as f32 / (255.0 * c as f32));
-                }
-            }
+        if !matches!((h, w), (28, 28) | (32, 32)) {
+            return Err(MetricsError::input(
+                "mnist-classifier",
+                "28x28 images (or 32x32, resized to 28)",
+                format!("{h}x{w}"),
+            ));
         }
-        Ok(
-            Tensor::<1>::from_data(TensorData::new(x, [n * 28 * 28]), &self.device)
-                .reshape([n, 1, 28, 28]),
-        )
+        let x: Vec<f32> = images
+            .data()
+            .chunks_exact(c)
+            .map(|px| px.iter().map(|&v| f32::from(v)).sum::<f32>() / (255.0 * c as f32))
+            .collect();
+        let x = Tensor::<1>::from_data(TensorData::new(x, [n * h * w]), &self.device)
+            .reshape([n, 1, h, w]);
+        Ok(match h {
+            28 => x,
+            _ => interpolate(
+                x,
+                InterpolateOptions::new(InterpolateMode::Bilinear).with_output_size([28, 28]),
+            ),
+        })
     }
 
     /// Features `[n, 128]` and logits `[n, 10]`.

@@ -249,7 +249,7 @@ pub fn generate(
 
 /// `x` (NCHW) bilinearly resized to `size` (`[height, width]`), if given: how samples meet a
 /// classifier of another input size.
-pub fn resized(x: Tensor<4>, size: Option<[usize; 2]>) -> Tensor<4> {
+fn resized(x: Tensor<4>, size: Option<[usize; 2]>) -> Tensor<4> {
     match size {
         Some(size) => interpolate(
             x,
