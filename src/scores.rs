@@ -11,8 +11,8 @@ use burn::prelude::*;
 use crate::core::InvalidField;
 use crate::data::{DatasetName, ImageSource};
 use crate::metrics::{
-    FidReference, ImagesRef, InceptionExtractor, Metric, MnistYardstick, Preprocess, Protocol,
-    Reference, StatsBuilder,
+    ImagesRef, InceptionExtractor, Metric, MnistReference, MnistReport, MnistYardstick, Preprocess,
+    Protocol, Reference, StatsBuilder,
 };
 use crate::train::sample::{SampleSpec, generate};
 use crate::train::{Evaluator, Gan, TrainConfig, TrainError};
@@ -25,16 +25,14 @@ pub struct Scorer {
 }
 
 impl Scorer {
-    /// The MNIST yardstick of a 10-class conditional MNIST run: `mnist_class_accuracy`,
-    /// `mnist_fid` and `mnist_is` of 1,000 samples (see [`mnist_scores`]). Builds the classifier
-    /// and its reference statistics now, not at the first evaluation.
+    /// The MNIST yardstick of a 10-class conditional MNIST run on [`MNIST_SCORE_SAMPLES`]
+    /// samples (see [`mnist_report`]), as the [`MNIST_SCORE_NAMES`] columns. Builds the
+    /// classifier and its reference now, not at the first evaluation.
     pub fn mnist(device: &Device) -> Result<Self> {
         mnist_yardstick(device)?;
         let device = device.clone();
         Ok(Self {
-            names: ["mnist_class_accuracy", "mnist_fid", "mnist_is"]
-                .map(String::from)
-                .to_vec(),
+            names: MNIST_SCORE_NAMES.map(String::from).to_vec(),
             score: Box::new(move |gan| mnist_scores(gan, &device)),
         })
     }
@@ -164,9 +162,9 @@ pub fn fid_extractor(weights: &Path, device: &Device) -> Result<InceptionExtract
     Ok(InceptionExtractor::new(model, Preprocess::TfExact, device))
 }
 
-type Yardstick = (MnistYardstick, FidReference);
+type Yardstick = (MnistYardstick, MnistReference);
 
-/// The shipped MNIST classifier and its feature statistics of the embedded test split, built
+/// The shipped MNIST classifier and its reference, the embedded 10,000-digit test split, built
 /// once per process.
 pub fn mnist_yardstick(device: &Device) -> Result<&'static Yardstick> {
     static CELL: OnceLock<Yardstick> = OnceLock::new();
@@ -174,31 +172,80 @@ pub fn mnist_yardstick(device: &Device) -> Result<&'static Yardstick> {
         return Ok(y);
     }
     let yardstick = MnistYardstick::new(device)?;
-    let reference = FidReference::new(yardstick.stats(crate::embedded_mnist()?.view())?)?;
+    let real = crate::embedded_mnist()?;
+    let reference = yardstick.reference(real.view(), &digit_labels(real)?)?;
     Ok(CELL.get_or_init(|| (yardstick, reference)))
 }
 
 /// Seed of the latents every periodic score draws, so that scores of one run compare.
 const SCORING_SEED: u64 = 1;
 
-/// 1,000 conditional samples (100 per digit, interleaved so each of IS's 10 splits holds every
-/// digit), judged by the project's MNIST classifier: `[fraction classified as the digit asked
-/// for, classifier-FID against the test split, classifier-IS]`.
-pub fn mnist_scores(gan: &Gan, device: &Device) -> Result<Vec<f64>> {
+/// Samples the MNIST scorer draws: as many as its reference holds, so that the k-NN balls of
+/// both sides are drawn at one density.
+pub const MNIST_SCORE_SAMPLES: usize = 10_000;
+
+/// The `metrics.csv` columns of [`Scorer::mnist`], in the order [`mnist_scores`] gives them.
+pub const MNIST_SCORE_NAMES: [&str; 8] = [
+    "mnist_class_accuracy",
+    "mnist_fid",
+    "mnist_intra_fid",
+    "mnist_precision",
+    "mnist_recall",
+    "mnist_density",
+    "mnist_coverage",
+    "mnist_is",
+];
+
+/// The yardstick's report on [`MNIST_SCORE_SAMPLES`] conditional samples (the same number per
+/// digit, interleaved so that each of IS's 10 splits holds every digit).
+pub fn mnist_report(gan: &Gan, device: &Device) -> Result<MnistReport> {
     let (yardstick, reference) = mnist_yardstick(device)?;
-    // Runs train on MNIST resized to 32x32; the classifier reads 28x28.
-    let spec = SampleSpec {
-        resize: Some([28, 28]),
-        ..SampleSpec::new(1000, SCORING_SEED)
-    };
-    let images = samples(gan, spec, device)?;
-    let labels: Vec<u8> = images.labels.iter().map(|l| l.unwrap_or(0) as u8).collect();
-    let report = yardstick.evaluate(images.view(), reference, Some(&labels))?;
+    // 32 px samples: the yardstick resizes them to its 28 px, as it does in `sngan eval`.
+    let images = samples(gan, SampleSpec::new(MNIST_SCORE_SAMPLES, SCORING_SEED), device)?;
+    let labels = digit_labels(&images)?;
+    Ok(yardstick.evaluate(images.view(), reference, Some(&labels))?)
+}
+
+/// [`mnist_report`] as the [`MNIST_SCORE_NAMES`] columns.
+pub fn mnist_scores(gan: &Gan, device: &Device) -> Result<Vec<f64>> {
+    let r = mnist_report(gan, device)?;
+    let p = r.prdc;
     Ok(vec![
-        report.class_accuracy.unwrap_or(0.0),
-        report.fid,
-        report.inception_score.mean,
+        r.class_accuracy.unwrap_or(f64::NAN),
+        r.fid,
+        r.intra_fid.unwrap_or(f64::NAN),
+        p.precision,
+        p.recall,
+        p.density,
+        p.coverage,
+        r.inception_score.mean,
     ])
+}
+
+/// The yardstick's real-data floor ([`crate::metrics::MNIST_FLOOR`]): the first
+/// [`MNIST_SCORE_SAMPLES`] training digits of the MNIST at `dir`, sent through a 32 px run's
+/// round trip (the data pipeline's PIL-bilinear 28 -> 32, then the yardstick's bilinear
+/// 32 -> 28) and scored with their labels as the intended classes.
+pub fn mnist_floor(dir: &Path, device: &Device) -> Result<MnistReport> {
+    let (yardstick, reference) = mnist_yardstick(device)?;
+    let data = crate::data::DataConfig::new(DatasetName::Mnist).with_size(Some(32));
+    let train = crate::data::materialize(data.open(dir)?.as_ref())?;
+    let n = MNIST_SCORE_SAMPLES;
+    let digits = train.view().slice(0, n);
+    let labels = digit_labels(&train)?;
+    Ok(yardstick.evaluate(digits, reference, Some(&labels[..n]))?)
+}
+
+/// The labels of `digits` as classes 0..10.
+fn digit_labels(digits: &crate::data::Images) -> Result<Vec<u8>> {
+    digits
+        .labels
+        .iter()
+        .map(|l| {
+            l.and_then(|k| u8::try_from(k).ok())
+                .context("MNIST digits and conditional samples carry labels 0-9")
+        })
+        .collect()
 }
 
 /// `spec` drawn from the run's sampler (its EMA when it has one).

@@ -69,14 +69,10 @@ fn mnist_and_inception_scores_land_in_their_columns() {
     let mut lines = csv.lines();
     let header: Vec<&str> = lines.next().expect("header").split(',').collect();
     let row: Vec<&str> = lines.next().expect("a row at step 1").split(',').collect();
-    let names = [
-        "mnist_class_accuracy",
-        "mnist_fid",
-        "mnist_is",
-        "is_mean",
-        "is_std",
-        "fid",
-    ];
+    let names: Vec<&str> = sngan::scores::MNIST_SCORE_NAMES
+        .into_iter()
+        .chain(["is_mean", "is_std", "fid"])
+        .collect();
     assert_eq!(
         &header[header.len() - names.len()..],
         names,
@@ -88,12 +84,9 @@ fn mnist_and_inception_scores_land_in_their_columns() {
         .collect();
     assert!(scores.iter().all(|s| s.is_finite()), "{scores:?}");
     assert!((0.0..=1.0).contains(&scores[0]), "accuracy {}", scores[0]);
-    assert!(
-        scores[3] >= 1.0 && scores[5] >= 0.0,
-        "IS {} FID {}",
-        scores[3],
-        scores[5]
-    );
+    let (mnist_recall, is, fid) = (scores[4], scores[8], scores[10]);
+    assert!((0.0..=1.0).contains(&mnist_recall), "recall {mnist_recall}");
+    assert!(is >= 1.0 && fid >= 0.0, "IS {is} FID {fid}");
     std::fs::remove_dir_all(out).ok();
 }
 
@@ -111,4 +104,41 @@ fn stats_of_an_experiment_use_its_data_settings() {
         sngan::data::DataConfig::new(data.dataset).image_shape(),
         [96, 96, 3]
     );
+}
+
+/// The shipped real-data floor is what real training digits score.
+#[test]
+fn the_mnist_floor_is_what_real_training_digits_score() {
+    let device = Device::flex();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/mnist");
+    let r = sngan::scores::mnist_floor(&dir, &device).expect("the real MNIST");
+    eprintln!("{r}");
+    let f = sngan::metrics::MNIST_FLOOR;
+    let p = r.prdc;
+    let got = [
+        r.fid,
+        r.inception_score.mean,
+        p.precision,
+        p.recall,
+        p.density,
+        p.coverage,
+        r.class_accuracy.expect("labelled"),
+        r.intra_fid.expect("labelled"),
+    ];
+    let shipped = [
+        f.fid,
+        f.inception_score,
+        f.precision,
+        f.recall,
+        f.density,
+        f.coverage,
+        f.class_accuracy,
+        f.intra_fid,
+    ];
+    for (g, s) in got.iter().zip(shipped) {
+        assert!(
+            (g - s).abs() <= 1e-4 * s.abs().max(1.0),
+            "{got:?} vs shipped {shipped:?}"
+        );
+    }
 }

@@ -14,7 +14,7 @@ use sngan::core::{ConfigError, Images, InvalidField};
 use sngan::data::{DataConfig, DatasetName};
 use sngan::metrics::{Metric, Protocol, Reference};
 use sngan::scores::{
-    InceptionScores, fid_extractor, mnist_scores, mnist_yardstick, periodic_scores, reference_stats,
+    InceptionScores, fid_extractor, mnist_report, mnist_yardstick, periodic_scores, reference_stats,
 };
 use sngan::train::{
     Classes, Latents, LossScaleConfig, Precision, Run, RunOptions, RunSummary, SampleSpec,
@@ -479,13 +479,7 @@ fn quickstart(device: &Device) -> Result<()> {
     };
     let summary = train(args, device)?;
     println!("sample grid, one row per class: {}", summary.grid.display());
-    let report = mnist_scores(&summary.gan, &device.clone().inner())?;
-    println!(
-        "MNIST classifier on 1,000 conditional samples: {:.1}% classified as the digit asked for; classifier-FID {:.2}; classifier-IS {:.2}",
-        100.0 * report[0],
-        report[1],
-        report[2]
-    );
+    println!("{}", mnist_report(&summary.gan, &device.clone().inner())?);
     Ok(())
 }
 

@@ -8,11 +8,10 @@ use std::str::FromStr;
 
 use crate::error::{MetricsError, Result};
 use crate::features::Features;
-use crate::fid::FidReference;
 use crate::inception::{InceptionExtractor, POOL3_DIM, POOL3_FEATURES};
 use crate::inception_score::{InceptionScore, inception_score};
 use crate::kid::{Kid, kid};
-use crate::mnist::{MnistReport, MnistYardstick};
+use crate::mnist::{MnistReference, MnistReport, MnistYardstick};
 use crate::prdc::{Prdc, PrecisionRecall, prdc, precision_recall};
 use crate::protocol::{IsLogits, Protocol};
 use crate::stats::{Statistics, StatsAccumulator};
@@ -235,30 +234,20 @@ impl fmt::Display for EvalReport {
                 p.precision, p.recall, p.density, p.coverage, self.protocol.prdc_k
             )?;
         }
-        if let Some(m) = &self.mnist {
-            write!(
-                f,
-                "mnist classifier: FID {:.4}, IS {:.4} ± {:.4}",
-                m.fid, m.inception_score.mean, m.inception_score.std
-            )?;
-            match m.class_accuracy {
-                Some(a) => writeln!(f, ", intended class {:.2}%", 100.0 * a)?,
-                None => writeln!(f)?,
-            }
-        }
         let inception = self.is.is_some()
             || self.fid.is_some()
             || self.kid.is_some()
             || self.pr.is_some()
             || self.prdc.is_some();
-        match inception {
-            true => write!(f, "{} ({} fake scored)", self.protocol, self.n_fake)?,
-            // The MNIST scores follow no published protocol: say what they are instead.
-            false => write!(
-                f,
-                "{} samples scored by the project's MNIST classifier (classifier-FID against the MNIST test split)",
-                self.n_fake
-            )?,
+        if inception {
+            write!(f, "{} ({} fake scored)", self.protocol, self.n_fake)?;
+        }
+        if let Some(m) = &self.mnist {
+            if inception {
+                writeln!(f)?;
+            }
+            // The MNIST scores follow no published protocol: the report says what they are.
+            write!(f, "{m}")?;
         }
         for note in &self.notes {
             write!(f, "\nnote: {note}")?;
@@ -277,7 +266,7 @@ pub fn evaluate(
     reference: Option<&Reference>,
     metrics: &[Metric],
     protocol: &Protocol,
-    mnist: Option<(&MnistYardstick, &FidReference)>,
+    mnist: Option<(&MnistYardstick, &MnistReference)>,
     labels: Option<&[u8]>,
 ) -> Result<EvalReport> {
     let mut report = EvalReport {

@@ -22,12 +22,12 @@
 //!   [`eval::StatsBuilder`] (`push`, `finish`; `StatsBuilder::new(&ex, true)` keeps the
 //!   features KID and precision/recall need), then [`eval::Reference::write`] (the facade's
 //!   `sngan::scores::reference_stats` drives it over a data set). For the MNIST yardstick's
-//!   reference, [`mnist::MnistYardstick::stats`].
+//!   reference, [`mnist::MnistYardstick::reference`] of real digits and their labels.
 //! - `sngan eval --samples samples.npz --metrics is,fid,kid,pr --ref stats.npz`:
 //!   [`Images::read`], [`eval::Metric::parse_list`], [`eval::Reference::read`],
 //!   [`protocol::Protocol::from_name`] (default [`protocol::Protocol::sngan_paper`]), then
 //!   [`eval::evaluate`]; print the [`eval::EvalReport`] (its `Display` prints every score, and
-//!   the protocol line when an Inception score is among them). `--metrics mnist` needs
+//!   the protocol line of each kind of score). `--metrics mnist` needs
 //!   `(MnistYardstick::new(&device)?, reference)`.
 //! - `sngan eval --stats A.npz --ref B.npz`: [`fid_from_files`]`(a, b)`, printed as
 //!   `FID <value>`.
@@ -53,7 +53,7 @@ pub use fid::{FidReference, IntraFid, fid, fid_from_files, intra_fid};
 pub use inception::{InceptionExtractor, InceptionFeatures, Preprocess, load_fid_inception};
 pub use inception_score::{InceptionScore, inception_score, inception_score_from_probs};
 pub use kid::{Kid, KidConfig, kid, kid_with_subsets};
-pub use mnist::{MnistReport, MnistYardstick};
+pub use mnist::{MNIST_FLOOR, MnistFloor, MnistReference, MnistReport, MnistYardstick};
 pub use prdc::{Prdc, PrecisionRecall, prdc, precision_recall};
 pub use protocol::Protocol;
 pub use sngan_core::{Images, ImagesRef};

@@ -3,7 +3,12 @@
 //! `assets/mnist_classifier.bpk`. It plays the Inception's role for MNIST GANs where the
 //! Inception weights are unavailable: classifier-FID on its 128-d hidden layer, classifier-IS on
 //! its 10-class softmax, and, for conditional samples, the fraction classified as their intended
-//! class. Scores from it compare runs of this project with each other, not with published FIDs.
+//! class. Because FID, IS and class accuracy all reward a generator that draws one good digit per
+//! class, it also measures diversity in the same feature space: precision, recall, density and
+//! coverage (Naeem et al. 2020, k = 5) against the real digits, and, for conditional samples,
+//! intra-FID over the 10 classes (Miyato & Koyama 2018). Every score has a real-data floor: the
+//! same measure of real training digits ([`MNIST_FLOOR`]). Scores from it compare runs of this
+//! project with each other, not with published FIDs.
 
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
@@ -12,15 +17,17 @@ use burn::prelude::*;
 use burn::store::ModuleRecord;
 use burn::tensor::Bytes;
 use burn::tensor::activation::relu;
-use burn::tensor::module::max_pool2d;
-use burn::tensor::ops::MaxPoolOptions;
+use burn::tensor::module::{interpolate, max_pool2d};
+use burn::tensor::ops::{InterpolateMode, InterpolateOptions, MaxPoolOptions};
 
 use crate::error::MetricsError;
 use crate::features::Features;
-use crate::fid::FidReference;
+use crate::fid::{FidReference, IntraFid};
+
 use crate::inception::to_features;
 use crate::inception_score::{InceptionScore, inception_score};
-use crate::stats::{Statistics, StatsAccumulator};
+use crate::prdc::{Prdc, prdc};
+use crate::stats::Statistics;
 use sngan_core::ImagesRef;
 
 /// Width of the classifier features used for classifier-FID.
@@ -98,15 +105,171 @@ pub fn load_mnist_classifier(device: &Device) -> crate::Result<MnistClassifier> 
         .map_err(|e| bad(e.to_string()))
 }
 
+/// Neighbours of the k-NN balls of precision, recall, density and coverage (Naeem et al.'s and
+/// StudioGAN's k).
+pub const MNIST_PRDC_K: usize = 5;
+
 /// What the yardstick reports for a set of samples.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MnistReport {
+    /// Samples scored.
+    pub n: usize,
     /// FID on the classifier's 128-d features against the reference statistics.
     pub fid: f64,
     /// IS on its 10-class softmax (10 splits; at most 10).
     pub inception_score: InceptionScore,
+    /// Precision, recall, density and coverage (k = [`MNIST_PRDC_K`], `d < radius`) of the
+    /// samples' features against the reference's: recall and coverage fall when a generator
+    /// draws few modes.
+    pub prdc: Prdc,
     /// Fraction classified as their intended class, for conditional samples.
     pub class_accuracy: Option<f64>,
+    /// Mean over the 10 classes of the FID between the samples asked for a class and the real
+    /// digits of that class, for conditional samples: it sees a class drawn as one digit.
+    pub intra_fid: Option<f64>,
+}
+
+/// The same measures of real digits: what a perfect generator would score. Computed by
+/// `tests/it/scores.rs` (which asserts these values) from the first 10,000 MNIST training digits
+/// sent through a 32 px training pipeline's round trip (PIL-bilinear 28 -> 32, then the
+/// yardstick's bilinear 32 -> 28), with their true labels as the intended classes, against the
+/// reference of the 10,000-digit test split.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MnistFloor {
+    /// Classifier-FID.
+    pub fid: f64,
+    /// Classifier-IS.
+    pub inception_score: f64,
+    /// Precision.
+    pub precision: f64,
+    /// Recall.
+    pub recall: f64,
+    /// Density.
+    pub density: f64,
+    /// Coverage.
+    pub coverage: f64,
+    /// Fraction classified as their label.
+    pub class_accuracy: f64,
+    /// Intra-FID.
+    pub intra_fid: f64,
+}
+
+/// The real-data floor of the MNIST yardstick (see [`MnistFloor`]).
+pub const MNIST_FLOOR: MnistFloor = MnistFloor {
+    fid: 92.5846,
+    inception_score: 9.60006,
+    precision: 0.9645,
+    recall: 0.6147,
+    density: 1.01724,
+    coverage: 0.7863,
+    class_accuracy: 0.9934,
+    intra_fid: 107.1074,
+};
+
+impl std::fmt::Display for MnistReport {
+    /// Every score beside its real-data floor, then the protocol line.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let fl = &MNIST_FLOOR;
+        let (p, is) = (&self.prdc, &self.inception_score);
+        writeln!(
+            f,
+            "mnist classifier-FID {:.2} (real-data floor {:.2})",
+            self.fid, fl.fid
+        )?;
+        if let Some(v) = self.intra_fid {
+            writeln!(f, "mnist intra-FID {v:.2} (floor {:.2})", fl.intra_fid)?;
+        }
+        writeln!(
+            f,
+            "mnist precision {:.4} recall {:.4} density {:.4} coverage {:.4} \
+             (floor {:.4} {:.4} {:.4} {:.4})",
+            p.precision,
+            p.recall,
+            p.density,
+            p.coverage,
+            fl.precision,
+            fl.recall,
+            fl.density,
+            fl.coverage
+        )?;
+        if let Some(a) = self.class_accuracy {
+            writeln!(
+                f,
+                "mnist intended class {:.2}% (floor {:.2}%)",
+                100.0 * a,
+                100.0 * fl.class_accuracy
+            )?;
+        }
+        writeln!(
+            f,
+            "mnist classifier-IS {:.4} ± {:.4} (floor {:.4}; IS rewards one clean digit per class)",
+            is.mean, is.std, fl.inception_score
+        )?;
+        write!(f, "{}", mnist_protocol(self.n))
+    }
+}
+
+/// The protocol line of the MNIST yardstick for `n` samples.
+pub fn mnist_protocol(n: usize) -> String {
+    format!(
+        "protocol: MNIST yardstick, {n} samples against the 10,000-digit MNIST test split; \
+         features: the project's classifier fc1 (128-d, before ReLU), inputs 28x28 \
+         (32x32 bilinearly resized to 28); IS over 10 splits; P/R/D/C with k = {MNIST_PRDC_K}, \
+         d < radius (Naeem et al. 2020); conditional: intended-class accuracy and intra-FID \
+         over 10 classes; floors: 10,000 MNIST training digits through a 32 px round trip"
+    )
+}
+
+/// The real side of the yardstick: the classifier's features of real digits with their labels,
+/// the statistics of all of them (for FID) and of each class (for intra-FID).
+#[derive(Debug, Clone)]
+pub struct MnistReference {
+    features: Features,
+    fid: FidReference,
+    per_class: Vec<Statistics>,
+}
+
+impl MnistReference {
+    /// Real features (`[n, 128]`, from [`MnistYardstick::features`]) with one label in 0..10
+    /// each; every class needs more digits than [`MNIST_PRDC_K`] and two for a covariance.
+    pub fn new(features: Features, labels: &[u8]) -> crate::Result<Self> {
+        check_labels(features.n, labels)?;
+        let all: Vec<usize> = (0..features.n).collect();
+        let fid = FidReference::new(feature_stats(&features, &all)?)?;
+        let per_class = (0..10u8)
+            .map(|k| {
+                let rows: Vec<usize> = all.iter().copied().filter(|&i| labels[i] == k).collect();
+                if rows.len() <= MNIST_PRDC_K {
+                    return Err(MetricsError::input(
+                        "mnist-reference",
+                        format!("more than {MNIST_PRDC_K} real digits of each class"),
+                        format!("{} of class {k}", rows.len()),
+                    ));
+                }
+                feature_stats(&features, &rows)
+            })
+            .collect::<crate::Result<_>>()?;
+        Ok(Self {
+            features,
+            fid,
+            per_class,
+        })
+    }
+
+    /// Digits in the reference.
+    pub fn len(&self) -> usize {
+        self.features.n
+    }
+
+    /// Whether it holds no digit (never: [`MnistReference::new`] refuses that).
+    pub fn is_empty(&self) -> bool {
+        self.features.n == 0
+    }
+
+    /// Statistics of all its digits.
+    pub fn stats(&self) -> &Statistics {
+        self.fid.stats()
+    }
 }
 
 /// The classifier with its device, turning uint8 images into features, statistics and scores.
@@ -132,36 +295,33 @@ impl MnistYardstick {
         }
     }
 
-    /// `[n, 1, 28, 28]` in [0, 1] from uint8 NHWC: 28x28 as is, 32x32 (MNIST padded by 2, as
-    /// many GAN codebases train on) centre-cropped; 3 channels averaged.
+    /// `[n, 1, 28, 28]` in [0, 1] from uint8 NHWC, 3 channels averaged: 28x28 as is; 32x32
+    /// (MNIST as the 32 px runs train on it: PIL-bilinear 28 -> 32) bilinearly resized back to
+    /// 28 (`F.interpolate(mode="bilinear", align_corners=False)`), so that `sngan eval` on saved
+    /// samples and the trainer's periodic scores read the same digits.
     pub fn input(&self, images: ImagesRef<'_>) -> crate::Result<Tensor<4>> {
         let [n, h, w, c] = images.shape();
-        let off = match (h, w) {
-            (28, 28) => 0,
-            (32, 32) => 2,
-            _ => {
-                return Err(MetricsError::input(
-                    "mnist-classifier",
-                    "28x28 images (or 32x32, centre-cropped)",
-                    format!("{h}x{w}"),
-                ));
-            }
-        };
-        let data = images.data();
-        let mut x = Vec::with_capacity(n * 28 * 28);
-        for i in 0..n {
-            for y in 0..28 {
-                for xx in 0..28 {
-                    let base = ((i * h + y + off) * w + xx + off) * c;
-                    let sum: u32 = data[base..base + c].iter().map(|&v| u32::from(v)).sum();
-                    x.push(sum as f32 / (255.0 * c as f32));
-                }
-            }
+        if !matches!((h, w), (28, 28) | (32, 32)) {
+            return Err(MetricsError::input(
+                "mnist-classifier",
+                "28x28 images (or 32x32, resized to 28)",
+                format!("{h}x{w}"),
+            ));
         }
-        Ok(
-            Tensor::<1>::from_data(TensorData::new(x, [n * 28 * 28]), &self.device)
-                .reshape([n, 1, 28, 28]),
-        )
+        let x: Vec<f32> = images
+            .data()
+            .chunks_exact(c)
+            .map(|px| px.iter().map(|&v| f32::from(v)).sum::<f32>() / (255.0 * c as f32))
+            .collect();
+        let x = Tensor::<1>::from_data(TensorData::new(x, [n * h * w]), &self.device)
+            .reshape([n, 1, h, w]);
+        Ok(match h {
+            28 => x,
+            _ => interpolate(
+                x,
+                InterpolateOptions::new(InterpolateMode::Bilinear).with_output_size([28, 28]),
+            ),
+        })
     }
 
     /// Features `[n, 128]` and logits `[n, 10]`.
@@ -183,11 +343,12 @@ impl MnistYardstick {
     /// Classifier-feature statistics (the reference side of classifier-FID).
     pub fn stats(&self, images: ImagesRef<'_>) -> crate::Result<Statistics> {
         let (f, _) = self.features(images)?;
-        let mut acc = StatsAccumulator::new(MNIST_FEATURE_DIM);
-        acc.push(&f.data, f.n)?;
-        let mut s = acc.finish()?;
-        s.features = Some(MNIST_FEATURES.into());
-        Ok(s)
+        feature_stats(&f, &(0..f.n).collect::<Vec<_>>())
+    }
+
+    /// The reference of real `images` with their `labels` (see [`MnistReference::new`]).
+    pub fn reference(&self, images: ImagesRef<'_>, labels: &[u8]) -> crate::Result<MnistReference> {
+        MnistReference::new(self.features(images)?.0, labels)
     }
 
     /// Predicted classes.
@@ -203,32 +364,39 @@ impl MnistYardstick {
         Ok(hit_rate(&self.predict(images)?, labels))
     }
 
-    /// classifier-FID against `reference` (from [`MnistYardstick::stats`] of real images),
-    /// classifier-IS (10 splits) and, given intended `labels`, the class accuracy.
+    /// Every score of `fake` against `reference`: classifier-FID, classifier-IS (10 splits),
+    /// precision/recall/density/coverage and, given intended `labels`, the class accuracy and
+    /// intra-FID (each class needs at least two samples).
     pub fn evaluate(
         &self,
         fake: ImagesRef<'_>,
-        reference: &FidReference,
+        reference: &MnistReference,
         labels: Option<&[u8]>,
     ) -> crate::Result<MnistReport> {
         let (f, logits) = self.features(fake)?;
-        let mut acc = StatsAccumulator::new(MNIST_FEATURE_DIM);
-        acc.push(&f.data, f.n)?;
-        let mut stats = acc.finish()?;
-        stats.features = Some(MNIST_FEATURES.into());
-        let fid = reference.fid(&stats)?;
+        let all: Vec<usize> = (0..f.n).collect();
+        let fid = reference.fid.fid(&feature_stats(&f, &all)?)?;
         let inception_score = inception_score(&logits, 10.min(logits.n))?;
-        let class_accuracy = match labels {
+        let prdc = prdc(&reference.features, &f, MNIST_PRDC_K)?;
+        let (class_accuracy, intra_fid) = match labels {
             Some(l) => {
                 check_labels(fake.len(), l)?;
-                Some(hit_rate(&argmax(&logits), l))
+                let mut intra = IntraFid::new();
+                for (k, real) in (0..).zip(&reference.per_class) {
+                    let rows: Vec<usize> = all.iter().copied().filter(|&i| l[i] == k).collect();
+                    intra.add_class(&feature_stats(&f, &rows)?, real)?;
+                }
+                (Some(hit_rate(&argmax(&logits), l)), Some(intra.finish()?.0))
             }
-            None => None,
+            None => (None, None),
         };
         Ok(MnistReport {
+            n: fake.len(),
             fid,
             inception_score,
+            prdc,
             class_accuracy,
+            intra_fid,
         })
     }
 }
@@ -242,12 +410,26 @@ fn argmax(logits: &Features) -> Vec<u8> {
         .collect()
 }
 
+/// Statistics of feature rows `rows` (two at least), labelled as classifier features.
+fn feature_stats(f: &Features, rows: &[usize]) -> crate::Result<Statistics> {
+    let mut s = Statistics::from_features(&f.select(rows)?.data, rows.len(), f.dim)?;
+    s.features = Some(MNIST_FEATURES.into());
+    Ok(s)
+}
+
 fn check_labels(n: usize, labels: &[u8]) -> crate::Result<()> {
     if labels.len() != n || labels.is_empty() {
         return Err(MetricsError::input(
             "mnist-classifier",
             format!("one label per image ({n})"),
             format!("{} labels", labels.len()),
+        ));
+    }
+    if let Some(bad) = labels.iter().find(|&&l| l >= 10) {
+        return Err(MetricsError::input(
+            "mnist-classifier",
+            "labels in 0..10",
+            format!("{bad}"),
         ));
     }
     Ok(())

@@ -214,12 +214,7 @@ pub fn generate(
         let y = classes
             .as_ref()
             .map(|c| Tensor::from_data(TensorData::new(c[lo..lo + b].to_vec(), [b]), device));
-        let mut x = g.forward(z, y);
-        if let Some(size) = spec.resize {
-            let options = InterpolateOptions::new(InterpolateMode::Bilinear).with_output_size(size);
-            x = interpolate(x, options);
-        }
-        let chunk = to_images(x)?;
+        let chunk = to_images(resized(g.forward(z, y), spec.resize))?;
         match out.as_mut() {
             Some(all) => all.extend(chunk),
             None => out = Some(chunk),
@@ -231,6 +226,18 @@ pub fn generate(
         images.num_classes = config.n_classes();
     }
     Ok(images)
+}
+
+/// `x` (NCHW) bilinearly resized to `size` (`[height, width]`), if given: how samples meet a
+/// classifier of another input size.
+fn resized(x: Tensor<4>, size: Option<[usize; 2]>) -> Tensor<4> {
+    match size {
+        Some(size) => interpolate(
+            x,
+            InterpolateOptions::new(InterpolateMode::Bilinear).with_output_size(size),
+        ),
+        None => x,
+    }
 }
 
 /// `[-1, 1]` NCHW floats as uint8 NHWC images: `round(x * 127.5 + 127.5)` clamped to 0..=255,

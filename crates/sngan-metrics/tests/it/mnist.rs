@@ -1,12 +1,14 @@
 //! The MNIST yardstick on the real MNIST in `../shared/data/mnist`: the shipped classifier's
-//! test accuracy, and classifier-FID / IS / intended-class accuracy behaving as they should.
+//! test accuracy; classifier-FID / IS / intended-class accuracy behaving as they should; and
+//! the diversity scores (P/R/D/C, intra-FID) equal to the metrics crate's own functions on the
+//! same features and falling for a generator that draws a few digits per class.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use burn::prelude::*;
-use sngan_metrics::mnist::{MNIST_FEATURE_DIM, MNIST_TEST_ACCURACY, MnistYardstick};
-use sngan_metrics::{FidReference, Images};
+use sngan_metrics::mnist::{MNIST_FEATURE_DIM, MNIST_PRDC_K, MNIST_TEST_ACCURACY, MnistYardstick};
+use sngan_metrics::{Images, Statistics, intra_fid, prdc};
 
 fn mnist_dir() -> PathBuf {
     PathBuf::from(concat!(
@@ -59,10 +61,12 @@ fn shipped_classifier_scores_99_percent_on_the_real_test_set() {
 fn classifier_fid_is_and_class_accuracy_separate_real_from_corrupted() {
     let device = Device::flex();
     let yard = MnistYardstick::new(&device).expect("weights");
-    let (train, _) = load("train");
+    let (train, train_labels) = load("train");
     let (test, labels) = load("t10k");
     let real = train.view().slice(0, 5_000);
-    let reference = FidReference::new(yard.stats(real).expect("stats")).expect("factor");
+    let reference = yard
+        .reference(real, &train_labels[..5_000])
+        .expect("reference");
     assert_eq!(reference.stats().dim(), MNIST_FEATURE_DIM);
 
     let sample = test.view().slice(0, 2_000);
@@ -95,4 +99,84 @@ fn classifier_fid_is_and_class_accuracy_separate_real_from_corrupted() {
     assert!(bad.inception_score.mean < good.inception_score.mean);
     assert!(good.class_accuracy.expect("labels") >= 0.98);
     assert!(bad.class_accuracy.expect("labels") < 0.1);
+}
+
+/// Real test digits and a "generator" that draws only 3 distinct test digits per class, each
+/// repeated: class accuracy and IS stay high, while recall, coverage and intra-FID expose the
+/// collapse. The report's P/R/D/C and intra-FID equal the crate's own `prdc` and `intra_fid` on
+/// the same features (computed here independently of the report).
+#[test]
+fn diversity_scores_see_a_collapse_that_accuracy_and_is_reward() {
+    let device = Device::flex();
+    let yard = MnistYardstick::new(&device).expect("weights");
+    let (train, train_labels) = load("train");
+    let (test, test_labels) = load("t10k");
+    let n = 3_000;
+    let reference = yard
+        .reference(train.view().slice(0, n), &train_labels[..n])
+        .expect("reference");
+
+    // Collapsed: sample i is the ((i / 10) % 3)-th test digit of class i % 10.
+    let per_class: Vec<Vec<usize>> = (0..10u8)
+        .map(|k| {
+            (0..test_labels.len())
+                .filter(|&i| test_labels[i] == k)
+                .take(3)
+                .collect()
+        })
+        .collect();
+    let pick: Vec<usize> = (0..n).map(|i| per_class[i % 10][(i / 10) % 3]).collect();
+    let pixels: Vec<u8> = pick
+        .iter()
+        .flat_map(|&i| test.view().slice(i, i + 1).data().to_vec())
+        .collect();
+    let collapsed = Images::from_nhwc(pixels, [n, 28, 28, 1]).expect("shape");
+    let collapsed_labels: Vec<u8> = (0..n).map(|i| (i % 10) as u8).collect();
+    let diverse = test.view().slice(0, n);
+
+    let good = yard
+        .evaluate(diverse, &reference, Some(&test_labels[..n]))
+        .expect("diverse");
+    let bad = yard
+        .evaluate(collapsed.view(), &reference, Some(&collapsed_labels))
+        .expect("collapsed");
+    eprintln!("diverse:\n{good}\ncollapsed:\n{bad}");
+    assert!(bad.class_accuracy.expect("labels") >= 0.95, "{bad:?}");
+    assert!(bad.inception_score.mean >= 0.9 * good.inception_score.mean);
+    assert!(
+        good.prdc.recall > 0.4 && bad.prdc.recall < 0.05,
+        "{good:?}\n{bad:?}"
+    );
+    assert!(good.prdc.coverage > 0.6 && bad.prdc.coverage < 0.2);
+    let (gi, bi) = (
+        good.intra_fid.expect("labels"),
+        bad.intra_fid.expect("labels"),
+    );
+    assert!(
+        bi > 2.0 * gi && bi > 1.5 * bad.fid,
+        "intra-FID {gi} vs {bi}"
+    );
+
+    // The same numbers from the crate's own functions on the same features.
+    let (real_f, _) = yard.features(train.view().slice(0, n)).expect("real");
+    let (fake_f, _) = yard.features(collapsed.view()).expect("fake");
+    assert_eq!(
+        prdc(&real_f, &fake_f, MNIST_PRDC_K).expect("prdc"),
+        bad.prdc
+    );
+    let class_stats = |f: &sngan_metrics::Features, labels: &[u8]| -> Vec<Statistics> {
+        (0..10u8)
+            .map(|k| {
+                let rows: Vec<usize> = (0..labels.len()).filter(|&i| labels[i] == k).collect();
+                let sel = f.select(&rows).expect("rows");
+                Statistics::from_features(&sel.data, sel.n, sel.dim).expect("stats")
+            })
+            .collect()
+    };
+    let (want, _) = intra_fid(
+        &class_stats(&fake_f, &collapsed_labels),
+        &class_stats(&real_f, &train_labels[..n]),
+    )
+    .expect("intra-FID");
+    assert!((want - bi).abs() <= 1e-9 * want, "{want} vs {bi}");
 }
