@@ -43,7 +43,9 @@ use sngan::models::named_tensors;
 use sngan::models::std_cnn::{StdCnnDiscriminatorConfig, StdCnnGeneratorConfig};
 use sngan::models::{DiscriminatorConfig, GeneratorConfig};
 use sngan::spectral::{SnConv2dConfig, SnEmbeddingConfig, SnLinearConfig, SpectralNormConfig};
-use sngan::train::{Checkpoint, Gan, StepStats, TrainConfig, experiments, save_checkpoint};
+use sngan::train::{
+    Checkpoint, EmaConfig, Gan, StepStats, TrainConfig, experiments, save_checkpoint,
+};
 
 use crate::{grads_by_path, values};
 
@@ -322,9 +324,10 @@ fn self_attention_matches_flex() {
 }
 
 /// The quick-start at the smallest size that keeps its layers: width 2, 16x16 images, batches
-/// of 2 (every layer, loss, Adam and the EMA as configured).
+/// of 2 (every layer, loss and Adam as configured), with an EMA of G (0.99) so that its update
+/// is checked too.
 fn tiny_quickstart() -> TrainConfig {
-    let mut config = experiments::mnist_quickstart();
+    let mut config = experiments::mnist_quickstart().with_ema(Some(EmaConfig::new(0.99, 0)));
     if let GeneratorConfig::StdCnn(g) = &config.generator {
         config.generator = GeneratorConfig::StdCnn(StdCnnGeneratorConfig {
             bottom: 2,

@@ -11,7 +11,7 @@ use std::process::{Command, Output};
 
 use serde_json::{Value, json};
 use sngan::core::Images;
-use sngan::train::experiments;
+use sngan::train::{EmaConfig, experiments};
 
 fn sngan(args: &[&str], dir: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_sngan"))
@@ -34,9 +34,11 @@ fn temp(name: &str) -> PathBuf {
     dir
 }
 
-/// The quick-start config as JSON, at width 2 and 2 G steps.
+/// The quick-start config as JSON, at width 2 and 2 G steps, with an EMA (so that its fields
+/// are there to break).
 fn quickstart() -> Value {
-    let mut config = serde_json::to_value(experiments::mnist_quickstart()).expect("json");
+    let config = experiments::mnist_quickstart().with_ema(Some(EmaConfig::new(0.99, 0)));
+    let mut config = serde_json::to_value(config).expect("json");
     config["generator"]["StdCnn"]["width"] = json!(2);
     config["discriminator"]["StdCnn"]["width"] = json!(2);
     config["iterations"] = json!(2);

@@ -12,12 +12,14 @@ use sngan::burn::module::Module;
 use sngan::burn::prelude::*;
 use sngan::core::SplitMix64;
 use sngan::models::named_tensors;
-use sngan::train::{Run, TrainConfig, experiments};
+use sngan::train::{EmaConfig, Run, TrainConfig, experiments};
 
 /// The quick-start at width 4 and batch 8, unconditional (so that no MNIST yardstick is set
-/// up at each start), 100 G steps, a checkpoint after each (so that kills land in writes too).
+/// up at each start), with an EMA of G (so that it is checked too), 100 G steps, a checkpoint
+/// after each (so that kills land in writes too).
 fn tiny() -> TrainConfig {
     let mut config = experiments::mnist_quickstart()
+        .with_ema(Some(EmaConfig::new(0.99, 0)))
         .with_batch_size(8)
         .with_g_batch_size(8)
         .with_log_every(1)
