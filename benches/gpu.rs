@@ -168,6 +168,8 @@ fn main() {
             true => 2,
             false => ((args.train_seconds * 1e3 / quickstart_ms) as usize).max(1),
         };
+        // The decay's start scaled with the run (a start at or past the last step is refused).
+        config.lr_decay_start = Some(config.iterations / 3);
         let options = RunOptions {
             quiet: true,
             ..RunOptions::new(run_dir)

@@ -201,7 +201,11 @@ pub const MNIST_SCORE_NAMES: [&str; 8] = [
 pub fn mnist_report(gan: &Gan, device: &Device) -> Result<MnistReport> {
     let (yardstick, reference) = mnist_yardstick(device)?;
     // 32 px samples: the yardstick resizes them to its 28 px, as it does in `sngan eval`.
-    let images = samples(gan, SampleSpec::new(MNIST_SCORE_SAMPLES, SCORING_SEED), device)?;
+    let images = samples(
+        gan,
+        SampleSpec::new(MNIST_SCORE_SAMPLES, SCORING_SEED),
+        device,
+    )?;
     let labels = digit_labels(&images)?;
     Ok(yardstick.evaluate(images.view(), reference, Some(&labels))?)
 }

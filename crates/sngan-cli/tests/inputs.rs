@@ -34,10 +34,12 @@ fn temp(name: &str) -> PathBuf {
     dir
 }
 
-/// The quick-start config as JSON, at width 2 and 2 G steps, with an EMA (so that its fields
-/// are there to break).
+/// The quick-start config as JSON, at width 2 and 2 G steps (no learning-rate decay, which
+/// starts later), with an EMA (so that its fields are there to break).
 fn quickstart() -> Value {
-    let config = experiments::mnist_quickstart().with_ema(Some(EmaConfig::new(0.99, 0)));
+    let config = experiments::mnist_quickstart()
+        .with_ema(Some(EmaConfig::new(0.99, 0)))
+        .with_lr_decay_start(None);
     let mut config = serde_json::to_value(config).expect("json");
     config["generator"]["StdCnn"]["width"] = json!(2);
     config["discriminator"]["StdCnn"]["width"] = json!(2);

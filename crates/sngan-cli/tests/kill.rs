@@ -20,6 +20,7 @@ use sngan::train::{EmaConfig, Run, TrainConfig, experiments};
 fn tiny() -> TrainConfig {
     let mut config = experiments::mnist_quickstart()
         .with_ema(Some(EmaConfig::new(0.99, 0)))
+        .with_lr_decay_start(Some(50))
         .with_batch_size(8)
         .with_g_batch_size(8)
         .with_log_every(1)
