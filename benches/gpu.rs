@@ -8,8 +8,9 @@
 //! time), into `--run-dir`.
 //!
 //! `cargo bench --bench gpu -- [--device SPEC] [--models NAME,..] [--fid-images N]
-//! [--train-seconds S --run-dir DIR] [--tiny]`: `--models` times a subset (the
-//! training needs `quickstart`), `--fid-images 0` skips the features; `--tiny` shrinks every
+//! [--train-seconds S --run-dir DIR] [--bf16] [--tiny]`: `--models` times a subset (the
+//! training needs `quickstart`), `--fid-images 0` skips the features, `--bf16` times the
+//! iterations in bfloat16 passes (f32 master weights; keys `train/<name>_bf16_iteration_ms`); `--tiny` shrinks every
 //! timed network to 4 (std CNN) or 16 (ResNet) channels and batches of 2, the FID set to 8 images
 //! and the training to 2 steps, for the CPU dry run. Prints `bench: <key> <value>` lines, with the
 //! keys of bench/pytorch/train.py and bench/pytorch/fid.py.
@@ -22,7 +23,7 @@ use std::time::Instant;
 use sngan::burn::prelude::*;
 use sngan::metrics::ImagesRef;
 use sngan::metrics::inception::{InceptionExtractor, Preprocess, hash_init};
-use sngan::train::{RunOptions, TrainConfig, experiments, train};
+use sngan::train::{Precision, RunOptions, TrainConfig, experiments, train};
 
 struct Args {
     device: Device,
@@ -31,6 +32,7 @@ struct Args {
     fid_images: usize,
     train_seconds: f64,
     run_dir: Option<PathBuf>,
+    bf16: bool,
 }
 
 fn args() -> Result<Args, String> {
@@ -41,6 +43,7 @@ fn args() -> Result<Args, String> {
         fid_images: 10_000,
         train_seconds: 0.0,
         run_dir: None,
+        bf16: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -48,6 +51,7 @@ fn args() -> Result<Args, String> {
         match arg.as_str() {
             "--device" => args.device = sngan::device(&value()?).map_err(|e| e.to_string())?,
             "--tiny" => args.tiny = true,
+            "--bf16" => args.bf16 = true,
             "--models" => {
                 let list = value()?;
                 let known: Vec<&str> = models().iter().map(|(name, _, _)| *name).collect();
@@ -76,7 +80,7 @@ fn args() -> Result<Args, String> {
             "--bench" => {}
             other => {
                 return Err(format!(
-                    "unknown argument '{other}' (expected --device SPEC, --tiny, --fid-images N, --models NAME,.., --train-seconds S, --run-dir DIR)"
+                    "unknown argument '{other}' (expected --device SPEC, --tiny, --bf16, --fid-images N, --models NAME,.., --train-seconds S, --run-dir DIR)"
                 ));
             }
         }
@@ -145,12 +149,16 @@ fn main() {
             true => (experiments::narrow(config), 1),
             false => (config, rounds),
         };
+        let (config, key) = match args.bf16 {
+            true => (config.with_precision(Precision::Bf16), format!("{name}_bf16")),
+            false => (config, name.to_string()),
+        };
         let ms = common::iteration_time(&config, &autodiff, rounds).ms;
         eprintln!(
-            "{name}: median {ms:.1} ms per iteration over {rounds} (n_dis {}, batch {} / G {})",
+            "{key}: median {ms:.1} ms per iteration over {rounds} (n_dis {}, batch {} / G {})",
             config.n_dis, config.batch_size, config.g_batch_size
         );
-        println!("bench: train/{name}_iteration_ms {ms:.2}");
+        println!("bench: train/{key}_iteration_ms {ms:.2}");
         if name == "quickstart" {
             quickstart_ms = ms;
         }

@@ -9,7 +9,10 @@
 #   4. FID Inception features per second on 10,000 32x32 images, ours and torch's
 #      (bench/pytorch/fid.py);
 #   5. two minutes of real training of the quick-start config on the first device: images/s
-#      and the sample grid ($OUT/quickstart-grid.png).
+#      and the sample grid ($OUT/quickstart-grid.png);
+#   6. the ResNet and BigGAN iterations again in bf16 on the first device (--precision bf16).
+# The parity suite includes `--devices` over the one device (on cuda: NCCL over one rank)
+# against a plain run.
 #
 #   bench/gpu/check.sh [--device cuda,wgpu] [--bundle target/gpu-bundle] [--tiny]
 #
@@ -202,6 +205,9 @@ fi
 log "quick-start training on $first"
 bench "$first" $((train_seconds + 60)) --models quickstart --fid-images 0 \
     --train-seconds "$train_seconds" --run-dir "$work/run"
+log "bf16 timings on $first"
+bench "$first" 150 --bf16 --fid-images 0 \
+    --models sngan_cifar10_resnet,sagan_cifar10,biggan_cifar10,biggan_imagenet128_b64
 for device in "${device_list[@]:1}"; do
     log "timings on $device"
     bench "$device" 240
@@ -210,12 +216,13 @@ done
 md ""
 md "## Training iterations"
 md ""
-md "Median ms per iteration (n_dis D steps + one G step, Adam, EMA where configured; random batches; device synchronised at the end of each). PyTorch CUDA: ${have_torch_cuda/no/not run}; TF32 off on both sides, cudnn.benchmark on."
+md "Median ms per iteration (n_dis D steps + one G step, Adam, EMA where configured; random batches; device synchronised at the end of each). PyTorch CUDA: ${have_torch_cuda/no/not run}; TF32 off on both sides, cudnn.benchmark on. The bf16 column: the same iteration with bfloat16 passes and f32 master weights, Adam, SN, BN statistics and losses (--precision bf16)."
 md ""
 header="| model |"; rule="|---|"
 for device in "${device_list[@]}"; do header+=" sngan $device |"; rule+="---|"; done
 header+=" PyTorch cuda |"; rule+="---|"
 for device in "${device_list[@]}"; do header+=" $device / torch |"; rule+="---|"; done
+header+=" sngan $first bf16 |"; rule+="---|"
 md "$header"; md "$rule"
 for model in quickstart sngan_cifar10_std_cnn_ndis5 sngan_cifar10_resnet sagan_cifar10 biggan_cifar10 biggan_imagenet128_b64; do
     key="train/${model}_iteration_ms"
@@ -224,6 +231,7 @@ for model in quickstart sngan_cifar10_std_cnn_ndis5 sngan_cifar10_resnet sagan_c
     for device in "${device_list[@]}"; do row+=" $(value "$work/bench-$device.txt" "$key") |"; done
     row+=" $theirs |"
     for device in "${device_list[@]}"; do row+=" $(ratio "$(value "$work/bench-$device.txt" "$key")" "$theirs") |"; done
+    row+=" $(value "$work/bench-$first.txt" "train/${model}_bf16_iteration_ms") |"
     md "$row"
 done
 

@@ -2,8 +2,8 @@
 //! other test runs on) and on a GPU backend give the same outputs, gradients and buffer updates.
 //! Cases: spectrally normalised conv / linear / embedding, BN in training and eval, class-
 //! conditional BN, self-attention, two whole `Gan::iteration`s of the quick-start (D step, G
-//! step, Adam, EMA), a checkpoint written on one backend and resumed on the other, and the FID
-//! Inception forward.
+//! step, Adam, EMA), a checkpoint written on one backend and resumed on the other, the FID
+//! Inception forward, and data parallel over the one device against a plain run.
 //!
 //! Every case starts from one state: modules are initialised on flex and their record is loaded
 //! into the same module built on the device under test (each backend's own RNG would give other
@@ -44,7 +44,8 @@ use sngan::models::std_cnn::{StdCnnDiscriminatorConfig, StdCnnGeneratorConfig};
 use sngan::models::{DiscriminatorConfig, GeneratorConfig};
 use sngan::spectral::{SnConv2dConfig, SnEmbeddingConfig, SnLinearConfig, SpectralNormConfig};
 use sngan::train::{
-    Checkpoint, EmaConfig, Gan, StepStats, TrainConfig, experiments, save_checkpoint,
+    Checkpoint, EmaConfig, Gan, RunOptions, StepStats, TrainConfig, experiments, save_checkpoint,
+    train,
 };
 
 use crate::{grads_by_path, values};
@@ -448,6 +449,53 @@ fn checkpoints_resume_across_backends() {
         let gans = [cpu, resume(&path, &flex()), resume(&path, &device)];
         iterations_match("checkpoint_from_flex", &name, gans, 2..=2);
         let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+/// `--devices SPEC` with the one device SPEC trains as `--device SPEC` does: two G steps of the
+/// narrowed quick-start from one seed, each run on its own, end with the same networks. On
+/// `cuda` this is Burn's NCCL all-reduce over a single rank (parameters marked distributed, the
+/// sum inside `backward()`); on `flex` the host path with no other replica (the harness check of
+/// the CPU dry run). Skipped on `wgpu`, whose data parallel is the host path flex checks, to keep
+/// lavapipe's kernel compilation out of CI's time.
+#[test]
+fn data_parallel_on_one_device_matches_the_plain_run() {
+    let config = experiments::narrow(experiments::mnist_quickstart());
+    for (name, device) in devices() {
+        if name.starts_with("wgpu") {
+            println!(
+                "skipped data_parallel_one_device [{name}]: wgpu gathers on the host as flex does"
+            );
+            continue;
+        }
+        let run = |parallel: bool| {
+            let dir = std::env::temp_dir().join(format!(
+                "sngan-parity-dp-{name}-{parallel}-{}",
+                std::process::id()
+            ));
+            let _ = std::fs::remove_dir_all(&dir);
+            let (device, data_parallel) = match parallel {
+                true => {
+                    let (rank0, p) = sngan::data_parallel(&name).expect("one-device list");
+                    (rank0, Some(p))
+                }
+                false => (device.clone().autodiff(), None),
+            };
+            let options = RunOptions {
+                quiet: true,
+                data_parallel,
+                ..RunOptions::new(&dir)
+            };
+            let source = sngan::embedded_source(&config).expect("embedded MNIST");
+            let summary = train(&config, source, &device, &options).expect("two steps");
+            let mut t = Trace::default();
+            t.state("g ", &summary.gan.g);
+            t.state("d ", &summary.gan.d);
+            let _ = std::fs::remove_dir_all(&dir);
+            t
+        };
+        let (plain, parallel) = (run(false), run(true));
+        compare("data_parallel_one_device", &name, &plain, &parallel, TIGHT, None);
     }
 }
 
