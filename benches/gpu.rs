@@ -150,7 +150,10 @@ fn main() {
             false => (config, rounds),
         };
         let (config, key) = match args.bf16 {
-            true => (config.with_precision(Precision::Bf16), format!("{name}_bf16")),
+            true => (
+                config.with_precision(Precision::Bf16),
+                format!("{name}_bf16"),
+            ),
             false => (config, name.to_string()),
         };
         let ms = common::iteration_time(&config, &autodiff, rounds).ms;

@@ -495,7 +495,14 @@ fn data_parallel_on_one_device_matches_the_plain_run() {
             t
         };
         let (plain, parallel) = (run(false), run(true));
-        compare("data_parallel_one_device", &name, &plain, &parallel, TIGHT, None);
+        compare(
+            "data_parallel_one_device",
+            &name,
+            &plain,
+            &parallel,
+            TIGHT,
+            None,
+        );
     }
 }
 

@@ -125,7 +125,8 @@ pub struct MnistReport {
     /// Fraction classified as their intended class, for conditional samples.
     pub class_accuracy: Option<f64>,
     /// Mean over the 10 classes of the FID between the samples asked for a class and the real
-    /// digits of that class, for conditional samples: it sees a class drawn as one digit.
+    /// digits of that class, for conditional samples with at least two of every class: it sees
+    /// a class drawn as one digit.
     pub intra_fid: Option<f64>,
 }
 
@@ -176,8 +177,13 @@ impl std::fmt::Display for MnistReport {
             "mnist classifier-FID {:.2} (real-data floor {:.2})",
             self.fid, fl.fid
         )?;
-        if let Some(v) = self.intra_fid {
-            writeln!(f, "mnist intra-FID {v:.2} (floor {:.2})", fl.intra_fid)?;
+        match (self.intra_fid, self.class_accuracy) {
+            (Some(v), _) => writeln!(f, "mnist intra-FID {v:.2} (floor {:.2})", fl.intra_fid)?,
+            (None, Some(_)) => writeln!(
+                f,
+                "mnist intra-FID not computed: it needs at least 2 samples of every digit"
+            )?,
+            (None, None) => {}
         }
         writeln!(
             f,
@@ -366,7 +372,7 @@ impl MnistYardstick {
 
     /// Every score of `fake` against `reference`: classifier-FID, classifier-IS (10 splits),
     /// precision/recall/density/coverage and, given intended `labels`, the class accuracy and
-    /// intra-FID (each class needs at least two samples).
+    /// intra-FID (only when every class has at least two samples).
     pub fn evaluate(
         &self,
         fake: ImagesRef<'_>,
@@ -381,12 +387,21 @@ impl MnistYardstick {
         let (class_accuracy, intra_fid) = match labels {
             Some(l) => {
                 check_labels(fake.len(), l)?;
-                let mut intra = IntraFid::new();
-                for (k, real) in (0..).zip(&reference.per_class) {
-                    let rows: Vec<usize> = all.iter().copied().filter(|&i| l[i] == k).collect();
-                    intra.add_class(&feature_stats(&f, &rows)?, real)?;
-                }
-                (Some(hit_rate(&argmax(&logits), l)), Some(intra.finish()?.0))
+                let rows: Vec<Vec<usize>> = (0..reference.per_class.len() as u8)
+                    .map(|k| all.iter().copied().filter(|&i| l[i] == k).collect())
+                    .collect();
+                // Samples of a few classes (`sngan sample --class K`) get no intra-FID.
+                let intra_fid = match rows.iter().all(|r| r.len() >= 2) {
+                    true => {
+                        let mut intra = IntraFid::new();
+                        for (rows, real) in rows.iter().zip(&reference.per_class) {
+                            intra.add_class(&feature_stats(&f, rows)?, real)?;
+                        }
+                        Some(intra.finish()?.0)
+                    }
+                    false => None,
+                };
+                (Some(hit_rate(&argmax(&logits), l)), intra_fid)
             }
             None => (None, None),
         };
