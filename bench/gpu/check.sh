@@ -62,22 +62,25 @@ limited() {
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2fx", a / b }'; }
 
-# The binaries: xz-compressed in a packed bundle (xz, or Python's lzma where xz is missing).
+# The binaries: a packed bundle holds bin/ as one xz-compressed tar (xz, or Python's lzma and
+# tarfile where xz is missing; 1 GiB of memory to unpack), a dry run's bundle bin/ as it is.
 [ -f "$bundle/MANIFEST" ] || { echo "check.sh: $bundle/MANIFEST missing: build the bundle with cargo xtask gpu-bundle" >&2; exit 1; }
-for name in sngan parity gpu-bench; do
-    if [ -f "$bundle/bin/$name.xz" ]; then
-        if command -v xz > /dev/null; then
-            xz -dc "$bundle/bin/$name.xz" > "$work/$name"
-        else
-            python3 -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2], "wb"))' \
-                "$bundle/bin/$name.xz" "$work/$name"
-        fi
+if [ -f "$bundle/bin.tar.xz" ]; then
+    if command -v xz > /dev/null; then
+        xz -dc "$bundle/bin.tar.xz" | tar -x -C "$work"
     else
-        cp "$bundle/bin/$name" "$work/$name"
+        python3 -c 'import sys, tarfile; tarfile.open(sys.argv[1], "r:xz").extractall(sys.argv[2])' \
+            "$bundle/bin.tar.xz" "$work"
     fi
-    chmod +x "$work/$name"
+else
+    mkdir -p "$work/bin"
+    cp "$bundle"/bin/* "$work/bin/"
+fi
+for name in sngan parity gpu-bench; do
+    [ -f "$work/bin/$name" ] || { echo "check.sh: $name missing from $bundle" >&2; exit 1; }
+    chmod +x "$work/bin/$name"
+    ln -sf "$work/bin/$name" "$work/$name"
 done
-
 # wgpu needs the Vulkan loader (carried as Debian's libvulkan1 where the machine lacks it) and
 # an ICD for the GPU (NVIDIA's driver ships libGLX_nvidia with Vulkan; its JSON may be missing).
 if [[ ",$devices," == *,wgpu,* ]]; then

@@ -2,13 +2,14 @@
 //! Rust and no network, in one git-ignored folder small enough to carry (under 60 MiB).
 //!
 //! ```text
-//! <out>/bin/sngan.xz        the CLI, release, cuda + wgpu + flex, stripped, xz-compressed
-//! <out>/bin/parity.xz      the integration-test binary (its `parity::` tests are the suite)
-//! <out>/bin/gpu-bench.xz   benches/gpu.rs: training iterations, FID features/s, timed training
+//! <out>/bin.tar.xz         bin/ below, stripped, in one solid xz stream (1 GiB window)
+//!   bin/sngan              the CLI, release, cuda + wgpu + flex
+//!   bin/parity             the integration-test binary (its `parity::` tests are the suite)
+//!   bin/gpu-bench          benches/gpu.rs: training iterations, FID features/s, timed training
 //! <out>/debs/*.deb         the Vulkan loader (libvulkan1) for machines that lack it
 //! <out>/MANIFEST           commit, features, sizes
 //! ```
-//! `--features` and `--no-pack` (unstripped, uncompressed, no .debs) make the CPU dry run's
+//! `--features` and `--no-pack` (`bin/` unstripped and unpacked, no .debs) make the CPU dry run's
 //! bundle from the build CI already has.
 
 use std::path::{Path, PathBuf};
@@ -84,10 +85,26 @@ pub fn gpu_bundle(args: &[String]) -> Result {
         if options.pack {
             let copy = copy.to_str().ok_or("bundle path is not UTF-8")?;
             run("strip", &["--strip-all", copy])?;
-            run("xz", &["-9", "--threads=0", "--force", copy])?;
         }
     }
     if options.pack {
+        // One solid xz stream over the three binaries, with a window wider than two of them:
+        // they share most of their bytes (LLVM, Burn, cubecl), which a per-file xz stores
+        // three times (116.6 MiB) and this once (about 50 MiB). Single-threaded, because xz's
+        // threads cut the stream into blocks that do not see each other. Unpacking needs 1 GiB.
+        let out_str = out.to_str().ok_or("bundle path is not UTF-8")?;
+        let archive = format!("{out_str}/bin.tar.xz");
+        run(
+            "sh",
+            &[
+                "-c",
+                r#"tar -C "$1" -cf - bin | xz -9e --lzma2=preset=9e,dict=1GiB --threads=1 > "$2""#,
+                "pack",
+                out_str,
+                archive.as_str(),
+            ],
+        )?;
+        std::fs::remove_dir_all(&bin).map_err(|e| format!("{}: {e}", bin.display()))?;
         let debs = out.join("debs");
         mkdir(&debs)?;
         let status = Command::new("apt-get")
