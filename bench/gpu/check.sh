@@ -76,7 +76,7 @@ else
     mkdir -p "$work/bin"
     cp "$bundle"/bin/* "$work/bin/"
 fi
-for name in sngan parity gpu-bench; do
+for name in parity gpu-bench; do
     [ -f "$work/bin/$name" ] || { echo "check.sh: $name missing from $bundle" >&2; exit 1; }
     chmod +x "$work/bin/$name"
     ln -sf "$work/bin/$name" "$work/$name"
