@@ -145,6 +145,11 @@ fn every_bad_config_value_is_refused_before_a_run_directory_exists() {
             "ortho_reg = -1: a non-negative strength, or null",
         ),
         (
+            "mode_seeking",
+            json!(0.0),
+            "mode_seeking = 0: a positive weight, or null",
+        ),
+        (
             "gradient_penalty",
             json!({"weight": 0.0}),
             "gradient_penalty.weight = 0: a positive weight",

@@ -78,6 +78,12 @@ pub struct TrainConfig {
     /// BigGAN's orthogonal regularisation strength on G (shared embedding excluded).
     #[config(default = "None")]
     pub ortho_reg: Option<f64>,
+    /// Mode-seeking regularisation of G with this weight (MSGAN, Mao et al., CVPR 2019): G's
+    /// batch is drawn in pairs of rows that share a class, and G's loss gains
+    /// `weight / (mean|G(z_a) - G(z_b)| / mean|z_a - z_b| + 1e-5)`, which falls as the two
+    /// images of a pair move apart: a push against collapse within a class.
+    #[config(default = "None")]
+    pub mode_seeking: Option<f64>,
     /// WGAN-GP on D (the BSN gamma runs).
     #[config(default = "None")]
     pub gradient_penalty: Option<GradientPenaltyConfig>,
@@ -179,6 +185,20 @@ impl TrainConfig {
                 "ortho_reg",
                 strength,
                 "a non-negative strength, or null",
+            )?;
+        }
+        if let Some(weight) = self.mode_seeking {
+            ensure(
+                weight.is_finite() && weight > 0.0,
+                "mode_seeking",
+                weight,
+                "a positive weight, or null",
+            )?;
+            ensure(
+                self.g_batch_size.is_multiple_of(2),
+                "g_batch_size",
+                self.g_batch_size,
+                "an even size: mode_seeking draws G's batch in pairs",
             )?;
         }
         self.precision

@@ -180,7 +180,7 @@ impl Gan {
             let batch = real()?;
             self.batches += 1;
             let b = batch.images.dims()[0];
-            let draw = Draw::new(&mut self.rng, b, z_dim, n_classes, penalty);
+            let draw = Draw::new(&mut self.rng, b, z_dim, n_classes, penalty, false);
             let inputs = devices
                 .iter()
                 .enumerate()
@@ -221,7 +221,8 @@ impl Gan {
         }
 
         let b = self.config.g_batch_size;
-        let draw = Draw::new(&mut self.rng, b, z_dim, n_classes, false);
+        let pairs = self.config.mode_seeking.is_some();
+        let draw = Draw::new(&mut self.rng, b, z_dim, n_classes, false, pairs);
         let inputs = devices
             .iter()
             .enumerate()
@@ -407,17 +408,25 @@ pub(crate) struct Draw {
 }
 
 impl Draw {
-    /// `batch` latents `N(0, I)`, classes uniform over `0..n_classes` (conditional runs), and
-    /// mixing weights from `U(0, 1]` when `alpha`.
+    /// `batch` latents `N(0, I)`, classes uniform over `0..n_classes` (conditional runs; with
+    /// `pairs`, rows 2i and 2i + 1 share one, for mode seeking), and mixing weights from
+    /// `U(0, 1]` when `alpha`.
     pub(crate) fn new(
         rng: &mut SplitMix64,
         batch: usize,
         z_dim: usize,
         n_classes: Option<usize>,
         alpha: bool,
+        pairs: bool,
     ) -> Self {
         let z = rng.normals(batch * z_dim);
-        let classes = n_classes.map(|n| (0..batch).map(|_| rng.below(n) as i64).collect());
+        let per_class = if pairs { 2 } else { 1 };
+        let classes = n_classes.map(|n| {
+            (0..batch.div_ceil(per_class))
+                .flat_map(|_| std::iter::repeat_n(rng.below(n) as i64, per_class))
+                .take(batch)
+                .collect()
+        });
         let alpha = alpha.then(|| (0..batch).map(|_| rng.uniform() as f32).collect());
         Self { z, classes, alpha }
     }
@@ -628,7 +637,10 @@ fn g_step(nets: Nets<'_>, phase: &Phase<'_>, input: GInput) -> Outcome {
     let (config, precision) = (phase.config, &phase.config.precision);
     let fake = precision
         .working_copy(&*g)
-        .forward(precision.cast(input.z), input.y.clone());
+        .forward(precision.cast(input.z.clone()), input.y.clone());
+    let diversity = config
+        .mode_seeking
+        .map(|weight| mode_seeking(fake.clone(), input.z, weight));
     // D takes no weight gradients here; its vectors still advance, as in PyTorch's G step.
     let logits = precision.working_copy(&*d).no_grad().forward(fake, input.y);
     let loss = config.loss.generator(logits.cast(FloatDType::F32));
@@ -643,9 +655,34 @@ fn g_step(nets: Nets<'_>, phase: &Phase<'_>, input: GInput) -> Outcome {
         Some(ortho) => loss + ortho,
         None => loss,
     };
+    let loss = match diversity {
+        Some(term) => loss + term,
+        None => loss,
+    };
     let grads = GradientsParams::from_grads(phase.scaled(loss).backward(), &*g);
     out.finite = phase.apply(g, opt_g, grads, out.loss.is_finite(), (device, rank));
     out
+}
+
+/// MSGAN's mode-seeking term (Mao et al., CVPR 2019) in f32 over the pairs of rows (2i, 2i + 1):
+/// `weight / (mean|G(z_a) - G(z_b)| / mean|z_a - z_b| + 1e-5)`. Minimising it pushes the two
+/// images of a pair apart in proportion to their latents' distance.
+///
+/// # Shapes
+/// - `fake`: `[b, c, h, w]`, `z`: `[b, z_dim]`, `b` even
+/// - output: `[1]`
+pub(crate) fn mode_seeking(fake: Tensor<4>, z: Tensor<2>, weight: f64) -> Tensor<1> {
+    let pair_gap = |t: Tensor<2>| {
+        let [b, n] = t.dims();
+        // Row i of `[b / 2, 2n]` holds rows 2i and 2i + 1 side by side.
+        let pairs = t.reshape([b / 2, 2 * n]);
+        (pairs.clone().narrow(1, 0, n) - pairs.narrow(1, n, n))
+            .abs()
+            .mean()
+    };
+    let [b, c, h, w] = fake.dims();
+    let ratio = pair_gap(fake.cast(FloatDType::F32).reshape([b, c * h * w])) / pair_gap(z);
+    (ratio + 1e-5).recip() * weight
 }
 
 /// G's tensors by parameter id, flattened, on the inner device.

@@ -68,6 +68,18 @@ impl DataParallel {
                 &format!("a multiple of the {n} data-parallel devices (each takes an equal shard)"),
             )?;
         }
+        if config.mode_seeking.is_some() {
+            // Mode seeking's pairs of rows must not straddle two shards.
+            ensure(
+                (config.g_batch_size / n).is_multiple_of(2),
+                "g_batch_size",
+                config.g_batch_size,
+                &format!(
+                    "a multiple of {}: {n} equal shards of pairs (mode_seeking draws G's batch in pairs)",
+                    2 * n
+                ),
+            )?;
+        }
         Ok(())
     }
 }

@@ -1,7 +1,7 @@
 //! Run-level tests: exact resume (also past a damaged checkpoint and a log written after the
 //! last checkpoint, and of bf16 and f16 runs), the NaN guard, bad configs refused before the run
 //! directory exists, the run directory's contents, low-precision iterations against f32, and
-//! data parallel against one device running the shards in turn.
+//! data parallel against one device running the shards in turn, mode seeking's pairs and term.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -13,7 +13,7 @@ use sngan_data::{ImageBatch, ImageSource, Images};
 use sngan_models::{Discriminator, DiscriminatorConfig, Generator, GeneratorConfig, named_tensors};
 
 use crate::experiments::{mnist_quickstart, sngan_cifar10_resnet};
-use crate::gan::Draw;
+use crate::gan::{Draw, mode_seeking};
 use crate::parallel::shard;
 use crate::precision::rescaled;
 use crate::{
@@ -531,7 +531,7 @@ fn iteration_in_turn(gan: &mut Gan, batches: &mut impl Iterator<Item = ImageBatc
     for _ in 0..config.n_dis {
         let batch = batches.next().expect("a batch");
         let b = batch.images.dims()[0];
-        let draw = Draw::new(&mut gan.rng, b, z_dim, n_classes, false);
+        let draw = Draw::new(&mut gan.rng, b, z_dim, n_classes, false, false);
         let mut sum = GradientsAccumulator::new();
         for (rank, (g, d)) in shard_nets(gan, ranks, &device).into_iter().enumerate() {
             let (start, len) = shard(b, rank, ranks);
@@ -547,7 +547,7 @@ fn iteration_in_turn(gan: &mut Gan, batches: &mut impl Iterator<Item = ImageBatc
         gan.batches += 1;
     }
     let b = config.g_batch_size;
-    let draw = Draw::new(&mut gan.rng, b, z_dim, n_classes, false);
+    let draw = Draw::new(&mut gan.rng, b, z_dim, n_classes, false, false);
     let mut sum = GradientsAccumulator::new();
     for (rank, (g, d)) in shard_nets(gan, ranks, &device).into_iter().enumerate() {
         let (start, len) = shard(b, rank, ranks);
@@ -603,4 +603,47 @@ fn two_flex_replicas_match_one_device_running_the_shards_in_turn() {
         }
     }
     assert_eq!(parallel.rng.state(), reference.rng.state());
+}
+
+#[test]
+fn mode_seeking_pairs_share_a_class_and_its_term_is_msgans_ratio() {
+    let mut rng = SplitMix64::new(3);
+    let draw = Draw::new(&mut rng, 1000, 2, Some(10), false, true);
+    let device = Device::flex();
+    let (_, y, _) = draw.shard(0, 1000, 2, &device);
+    let y: Vec<i64> = y.expect("conditional").into_data().convert::<i64>().to_vec().expect("i64");
+    assert!(y.chunks(2).all(|pair| pair[0] == pair[1]), "{y:?}");
+    let mut seen = [0usize; 10];
+    y.iter().for_each(|&c| seen[c as usize] += 1);
+    assert!(seen.iter().all(|&n| n > 60), "classes drawn {seen:?}");
+
+    // Pairs (r0, r1) and (r2, r3): image gaps [1, 3] and [0, 2] (mean 1.5), latent gaps [1, 1]
+    // and [0, 2] (mean 1): 3 / (1.5 / 1 + 1e-5).
+    let fake = Tensor::<2>::from_floats([[0.0, 0.0], [1.0, 3.0], [2.0, 2.0], [2.0, 0.0]], &device)
+        .reshape([4, 1, 1, 2]);
+    let z = Tensor::<2>::from_floats([[0.0, 0.0], [1.0, 1.0], [0.0, 0.0], [0.0, 2.0]], &device);
+    let term = mode_seeking(fake, z, 3.0).into_scalar::<f32>();
+    let want = 3.0 / (1.5 + 1e-5);
+    assert!((term as f64 - want).abs() < 1e-6, "{term} vs {want}");
+}
+
+#[test]
+fn a_run_with_mode_seeking_resumes_bit_identically_and_refuses_odd_batches() {
+    let device = Device::flex().autodiff();
+    let config = tiny().with_mode_seeking(Some(1.0));
+    let run = |dir: &std::path::Path, stop: Option<usize>, resume: bool| {
+        train(&config, images(), &device, &options(dir, stop, resume)).expect("run")
+    };
+    let dirs = [run_dir("ms_straight"), run_dir("ms_split")];
+    let straight = run(&dirs[0], None, false);
+    assert_eq!(run(&dirs[1], Some(4), false).step, 4);
+    let resumed = run(&dirs[1], None, true);
+    assert_same_run(&straight.gan, &resumed.gan, [&dirs[0], &dirs[1]]);
+    for dir in &dirs {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    let odd = tiny().with_mode_seeking(Some(1.0)).with_g_batch_size(15);
+    let err = odd.validate().expect_err("odd G batch").to_string();
+    assert!(err.contains("g_batch_size = 15: an even size"), "{err}");
 }
