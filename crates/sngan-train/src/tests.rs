@@ -547,13 +547,18 @@ fn iteration_in_turn(gan: &mut Gan, batches: &mut impl Iterator<Item = ImageBatc
         gan.batches += 1;
     }
     let b = config.g_batch_size;
-    let draw = Draw::new(&mut gan.rng, b, z_dim, n_classes, false, false);
+    let pairs = config.mode_seeking.is_some();
+    let draw = Draw::new(&mut gan.rng, b, z_dim, n_classes, false, pairs);
     let mut sum = GradientsAccumulator::new();
     for (rank, (g, d)) in shard_nets(gan, ranks, &device).into_iter().enumerate() {
         let (start, len) = shard(b, rank, ranks);
         let (z, y, _) = draw.shard(start, len, z_dim, &device);
-        let logits = d.no_grad().forward(g.forward(z, y.clone()), y);
-        let loss = config.loss.generator(logits);
+        let fake = g.forward(z.clone(), y.clone());
+        let loss = config.loss.generator(d.no_grad().forward(fake.clone(), y));
+        let loss = match config.mode_seeking {
+            Some(weight) => loss + mode_seeking(fake, z, weight),
+            None => loss,
+        };
         sum.accumulate(&gan.g, GradientsParams::from_grads(loss.backward(), &g));
     }
     let mean = rescaled(&sum.grads(), &gan.g, 1.0 / ranks as f64, false).0;
@@ -565,11 +570,12 @@ fn iteration_in_turn(gan: &mut Gan, batches: &mut impl Iterator<Item = ImageBatc
 /// `GradientsParams::to_device`, `MultiGradientsParams`, `step_multi`; flex has one device id,
 /// so the two ranks are two threads on the same CPU device) gives, to rounding, the weights,
 /// SN vectors and BN statistics of one device running the same shards in turn and averaging
-/// their gradients (measured: bit for bit); the two replicas stay identical.
+/// their gradients (measured: bit for bit); the two replicas stay identical. Mode seeking is on,
+/// so its pairs of rows are shared out whole.
 #[test]
 fn two_flex_replicas_match_one_device_running_the_shards_in_turn() {
     let device = Device::flex().autodiff();
-    let config = tiny().with_ema(None);
+    let config = tiny().with_ema(None).with_mode_seeking(Some(0.05));
     let batches: Vec<ImageBatch> = (0..4)
         .map(|i| random_batch(config.batch_size, 1, i, &device))
         .collect();
@@ -611,7 +617,12 @@ fn mode_seeking_pairs_share_a_class_and_its_term_is_msgans_ratio() {
     let draw = Draw::new(&mut rng, 1000, 2, Some(10), false, true);
     let device = Device::flex();
     let (_, y, _) = draw.shard(0, 1000, 2, &device);
-    let y: Vec<i64> = y.expect("conditional").into_data().convert::<i64>().to_vec().expect("i64");
+    let y: Vec<i64> = y
+        .expect("conditional")
+        .into_data()
+        .convert::<i64>()
+        .to_vec()
+        .expect("i64");
     assert!(y.chunks(2).all(|pair| pair[0] == pair[1]), "{y:?}");
     let mut seen = [0usize; 10];
     y.iter().for_each(|&c| seen[c as usize] += 1);
