@@ -621,7 +621,7 @@ fn mode_seeking_pairs_share_a_class_and_its_term_is_msgans_ratio() {
         .expect("conditional")
         .into_data()
         .convert::<i64>()
-        .to_vec()
+        .try_to_vec::<i64>()
         .expect("i64");
     assert!(y.chunks(2).all(|pair| pair[0] == pair[1]), "{y:?}");
     let mut seen = [0usize; 10];
