@@ -313,6 +313,103 @@ fn chunked_and_threaded_paths_match_the_definition() {
     check_conv2d(g, false, &mut rng, "chunked");
 }
 
+/// Tensors past the grain (32,768 elements) at which flex's elementwise loops and the
+/// convolutions' bias gradient split across threads: the scalar, unary and binary loops
+/// (in place and allocating), and the relu-based leaky ReLU of the zoo with its gradient,
+/// equal the same f32 expression element by element (bit for bit, since each element is
+/// computed alone); the bias gradient of a 16-channel convolution matches the definition.
+#[test]
+fn elementwise_loops_and_bias_gradients_split_across_threads_match_the_definition() {
+    let mut rng = Lcg(19);
+    let device = Device::flex().autodiff();
+    let shape = [4, 16, 33, 31];
+    let (xv, wv) = (
+        rng.values(shape.iter().product()),
+        rng.values(shape.iter().product()),
+    );
+    let x = Tensor::<4>::from_data(TensorData::new(xv.clone(), shape), &device).require_grad();
+    let w = Tensor::<4>::from_data(TensorData::new(wv.clone(), shape), &device);
+    // A view at an offset takes the allocating paths.
+    let tail = |v: &[f32]| v[v.len() / 2..].to_vec();
+    let exact = |what: &str, actual: Vec<f32>, expected: Vec<f32>| {
+        assert_eq!(actual.len(), expected.len(), "{what}: length");
+        let differ = actual
+            .iter()
+            .zip(&expected)
+            .filter(|(a, e)| a.to_bits() != e.to_bits());
+        assert_eq!(
+            differ.count(),
+            0,
+            "{what}: elements differ from the f32 expression"
+        );
+    };
+    let lrelu = |v: f32| v.max(0.0) * 0.8 + v * 0.2;
+    exact(
+        "x * 3",
+        values(x.clone().inner() * 3.0),
+        xv.iter().map(|v| v * 3.0).collect(),
+    );
+    exact(
+        "exp",
+        values(x.clone().inner().exp()),
+        xv.iter().map(|v| v.exp()).collect(),
+    );
+    exact(
+        "x * w",
+        values(x.clone().inner() * w.clone().inner()),
+        xv.iter().zip(&wv).map(|(a, b)| a * b).collect(),
+    );
+    let half = x
+        .clone()
+        .inner()
+        .reshape([2, 2, 16, 33, 31])
+        .narrow(0, 1, 1)
+        .reshape([2, 16, 33, 31]);
+    exact(
+        "view * 3",
+        values(half.clone() * 3.0),
+        tail(&xv).iter().map(|v| v * 3.0).collect(),
+    );
+    exact(
+        "view.abs()",
+        values(half.clone().abs()),
+        tail(&xv).iter().map(|v| v.abs()).collect(),
+    );
+    exact(
+        "view - view",
+        values(half.clone() - half.clone().neg()),
+        tail(&xv).iter().map(|v| v - -v).collect(),
+    );
+
+    let y = sngan::burn::tensor::activation::relu(x.clone()) * 0.8 + x.clone() * 0.2;
+    exact(
+        "leaky relu",
+        values(y.clone().inner()),
+        xv.iter().map(|&v| lrelu(v)).collect(),
+    );
+    let grads = (y * w).sum().backward();
+    let expected: Vec<f32> = xv
+        .iter()
+        .zip(&wv)
+        .map(|(&v, &g)| if v > 0.0 { g * 0.8 } else { 0.0 } + g * 0.2)
+        .collect();
+    assert_close("leaky relu dx", &grad_of(&x, &grads), &expected, 1e-6);
+
+    let g = Geometry {
+        batch: 4,
+        channels: 3,
+        out_channels: 16,
+        groups: 1,
+        in_size: [32, 32],
+        kernel: [3, 3],
+        stride: [1, 1],
+        padding: [(1, 1), (1, 1)],
+        dilation: [1, 1],
+        out_size: [32, 32],
+    };
+    check_conv2d(g, true, &mut rng, "threaded bias gradient");
+}
+
 /// 3x3 stride-1 convolutions with enough channels for the Winograd path, padding 0 to 2, odd
 /// and even sizes, batch 1 and 3.
 #[test]

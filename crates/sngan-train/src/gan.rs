@@ -161,6 +161,27 @@ impl Gan {
     /// networks in memory are not to be used further; the last checkpoint on disk is intact).
     pub fn iteration(
         &mut self,
+        real: impl FnMut() -> Result<ImageBatch, TrainError> + Send,
+    ) -> Result<StepStats, TrainError> {
+        // flex splits each kernel over rayon's threads. Called from a thread outside the
+        // pool, every split wakes the workers and sleeps until they finish; called on one of
+        // the pool's threads, the caller runs the first part itself and wakes one worker
+        // (on 2 cores the quick-start iteration 8-11 % faster, BENCHMARKS.md). Only with a
+        // second worker, which keeps the loader's parallel decoding going while this one
+        // waits for a batch, and on one device (data-parallel ranks run on threads of their own).
+        #[cfg(feature = "flex")]
+        if self.peers.is_empty()
+            && rayon::current_num_threads() > 1
+            && self.device.clone().inner() == Device::flex()
+        {
+            return rayon::scope(|_| self.iteration_here(real));
+        }
+        self.iteration_here(real)
+    }
+
+    /// [`Gan::iteration`] on the calling thread.
+    fn iteration_here(
+        &mut self,
         mut real: impl FnMut() -> Result<ImageBatch, TrainError>,
     ) -> Result<StepStats, TrainError> {
         if let Some(gp) = &self.config.gradient_penalty

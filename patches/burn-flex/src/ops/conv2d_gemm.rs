@@ -52,19 +52,42 @@ const PARALLEL_GEMM_WORK: usize = 128 * 128 * 128;
 pub(crate) trait Elem: bytemuck::Pod + Num + Send + Sync + 'static {
     /// Whether Winograd's transforms keep this type's rounding near the direct sum's.
     const WINOGRAD: bool;
+
+    /// Runs `f` with this thread's [`Scratch`] for this type: the buffers of the previous
+    /// call, already grown and faulted in, instead of fresh ones whose zero fill and first
+    /// touch cost more than a small convolution's arithmetic. A fresh set where the thread's
+    /// own is in use (a kernel stolen by a thread that waits inside another) or without std.
+    fn with_scratch<R>(f: impl FnOnce(&mut Scratch<Self>) -> R) -> R;
 }
 
-impl Elem for f32 {
-    const WINOGRAD: bool = true;
+/// Implements [`Elem`] for `$t` with a thread-local [`Scratch`].
+macro_rules! elem {
+    ($t:ty, $winograd:expr) => {
+        impl Elem for $t {
+            const WINOGRAD: bool = $winograd;
+
+            fn with_scratch<R>(f: impl FnOnce(&mut Scratch<Self>) -> R) -> R {
+                #[cfg(feature = "std")]
+                {
+                    std::thread_local! {
+                        static SCRATCH: core::cell::RefCell<Scratch<$t>> =
+                            const { core::cell::RefCell::new(Scratch::new()) };
+                    }
+                    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+                        Ok(mut scratch) => f(&mut scratch),
+                        Err(_) => f(&mut Scratch::new()),
+                    })
+                }
+                #[cfg(not(feature = "std"))]
+                f(&mut Scratch::new())
+            }
+        }
+    };
 }
 
-impl Elem for f64 {
-    const WINOGRAD: bool = true;
-}
-
-impl Elem for f16 {
-    const WINOGRAD: bool = false;
-}
+elem!(f32, true);
+elem!(f64, true);
+elem!(f16, false);
 
 /// How an image `[batch, channels, in_h, in_w]` is swept by a `kernel` with `stride`,
 /// `padding` (at the beginning of each axis) and `dilation` at `out_h x out_w` positions, in
@@ -188,8 +211,9 @@ fn transpose<T: Elem>(src: &[T], rows: usize, cols: usize, dst: &mut [T]) {
     }
 }
 
-/// Per-task buffers of a chunk loop, grown once and reused.
-struct Scratch<T> {
+/// Per-task buffers of a chunk loop, grown once and reused (across calls, per thread: see
+/// [`Elem::with_scratch`]); every user writes what it reads.
+pub(crate) struct Scratch<T> {
     /// The chunk's images channels-last, `[images, in_h, in_w, C]`.
     nhwc: Vec<T>,
     /// The columns, `[positions, kh * kw * C/g]`.
@@ -201,7 +225,7 @@ struct Scratch<T> {
 }
 
 impl<T: Elem> Scratch<T> {
-    fn new() -> Self {
+    const fn new() -> Self {
         Scratch {
             nhwc: Vec::new(),
             cols: Vec::new(),
@@ -548,31 +572,35 @@ pub(crate) fn forward<T: Elem>(
         let images = y.len() / per_image.max(1);
         let x = &x[first * u.image_len()..][..images * u.image_len()];
         let part = sub_batch(u, images);
-        let mut scratch = Scratch::new();
-        for chunk in chunks(images, positions, rows) {
-            let n = chunk.columns();
-            for g in 0..u.groups {
-                let rhs = columns(x, &part, g * u.channels / u.groups, chunk, &mut scratch);
-                let lhs = Mat {
-                    ptr: w[g * og * rows..].as_ptr(),
-                    rs: rows as isize,
-                    cs: 1,
-                };
-                let channels = g * og..(g + 1) * og;
-                if chunk.images == 1 {
-                    let at = (chunk.first_image * out_channels + g * og) * positions + chunk.start;
-                    let dst = y[at..].as_mut_ptr();
-                    // SAFETY: rows of `n` at stride `positions` from `at` lie inside `y`.
-                    unsafe { matmul([og, n, rows], dst, positions, false, lhs, rhs, !alongside) };
-                } else {
-                    scratch.out.resize(og * n, T::zero());
-                    let dst = scratch.out.as_mut_ptr();
-                    // SAFETY: `out` holds `og x n`; `w` and the columns hold their blocks.
-                    unsafe { matmul([og, n, rows], dst, n, false, lhs, rhs, !alongside) };
-                    scatter_block(&scratch.out, out_channels, positions, channels, chunk, y);
+        T::with_scratch(|scratch| {
+            for chunk in chunks(images, positions, rows) {
+                let n = chunk.columns();
+                for g in 0..u.groups {
+                    let rhs = columns(x, &part, g * u.channels / u.groups, chunk, scratch);
+                    let lhs = Mat {
+                        ptr: w[g * og * rows..].as_ptr(),
+                        rs: rows as isize,
+                        cs: 1,
+                    };
+                    let channels = g * og..(g + 1) * og;
+                    if chunk.images == 1 {
+                        let at =
+                            (chunk.first_image * out_channels + g * og) * positions + chunk.start;
+                        let dst = y[at..].as_mut_ptr();
+                        // SAFETY: rows of `n` at stride `positions` from `at` lie inside `y`.
+                        unsafe {
+                            matmul([og, n, rows], dst, positions, false, lhs, rhs, !alongside)
+                        };
+                    } else {
+                        scratch.out.resize(og * n, T::zero());
+                        let dst = scratch.out.as_mut_ptr();
+                        // SAFETY: `out` holds `og x n`; `w` and the columns hold their blocks.
+                        unsafe { matmul([og, n, rows], dst, n, false, lhs, rhs, !alongside) };
+                        scatter_block(&scratch.out, out_channels, positions, channels, chunk, y);
+                    }
                 }
             }
-        }
+        });
         if let Some(bias) = bias {
             add_bias(y, bias, positions);
         }
@@ -595,20 +623,27 @@ pub(crate) fn weight_grad<T: Elem>(x: &[T], dy: &[T], u: &Unfold, out_channels: 
         let x = &x[first * u.image_len()..][..images * u.image_len()];
         let dy = &dy[first * out_channels * positions..][..images * out_channels * positions];
         let part = sub_batch(u, images);
-        let mut scratch = Scratch::new();
-        let mut block = Vec::new();
-        for chunk in chunks(images, positions, rows) {
-            let n = chunk.columns();
-            for g in 0..u.groups {
-                let rhs = columns(x, &part, g * u.channels / u.groups, chunk, &mut scratch);
-                let channels = g * og..(g + 1) * og;
-                let lhs = position_block(dy, out_channels, positions, channels, chunk, &mut block);
-                let dst = grad[g * og * rows..].as_mut_ptr();
-                // SAFETY: `grad` holds `O x rows`, the operands their blocks.
-                let rhs = rhs.transposed();
-                unsafe { matmul([og, rows, n], dst, rows, true, lhs, rhs, !alongside) };
+        T::with_scratch(|scratch| {
+            for chunk in chunks(images, positions, rows) {
+                let n = chunk.columns();
+                for g in 0..u.groups {
+                    let rhs = columns(x, &part, g * u.channels / u.groups, chunk, scratch);
+                    let channels = g * og..(g + 1) * og;
+                    let lhs = position_block(
+                        dy,
+                        out_channels,
+                        positions,
+                        channels,
+                        chunk,
+                        &mut scratch.block,
+                    );
+                    let dst = grad[g * og * rows..].as_mut_ptr();
+                    // SAFETY: `grad` holds `O x rows`, the operands their blocks.
+                    let rhs = rhs.transposed();
+                    unsafe { matmul([og, rows, n], dst, rows, true, lhs, rhs, !alongside) };
+                }
             }
-        }
+        });
     });
     let (total, rest) = grads.split_at_mut(len);
     for part in rest.chunks(len) {
@@ -648,68 +683,70 @@ pub(crate) fn fold<T: Elem>(
     split_batch(&mut image, u.batch, per_image, |first, image, alongside| {
         let images = image.len() / per_image.max(1);
         let z = &z[first * out_channels * positions..][..images * out_channels * positions];
-        let mut scratch = Scratch::new();
-        for chunk in chunks(images, positions, rows) {
-            let n = chunk.columns();
-            if chunk.start == 0 && !u.is_identity() {
-                scratch.nhwc.clear();
-                scratch.nhwc.resize(chunk.images * per_image, T::zero());
-            }
-            for g in 0..u.groups {
-                let channels = g * og..(g + 1) * og;
-                let dz = position_block(
-                    z,
-                    out_channels,
-                    positions,
-                    channels,
-                    chunk,
-                    &mut scratch.block,
-                );
-                let w_g = Mat {
-                    ptr: w[g * og * rows..].as_ptr(),
-                    rs: rows as isize,
-                    cs: 1,
-                };
-                let c0 = g * cg;
-                if u.is_identity() {
-                    // The columns are the image block: `[C/g, n] = W_gᵀ · dz`.
-                    let lhs = w_g.transposed();
-                    scratch.out.resize(rows * n, T::zero());
-                    let dst = scratch.out.as_mut_ptr();
-                    // SAFETY: `out` holds `rows x n`, the operands their blocks.
-                    unsafe { matmul([rows, n, og], dst, n, false, lhs, dz, !alongside) };
-                    scatter_block(&scratch.out, u.channels, plane, c0..c0 + cg, chunk, image);
-                    continue;
+        T::with_scratch(|scratch| {
+            for chunk in chunks(images, positions, rows) {
+                let n = chunk.columns();
+                if chunk.start == 0 && !u.is_identity() {
+                    scratch.nhwc.clear();
+                    scratch.nhwc.resize(chunk.images * per_image, T::zero());
                 }
-                // One row of columns per position: `[n, rows] = dzᵀ · W_g`.
-                let ld = column_stride(rows);
-                scratch.cols.resize(n * ld, T::zero());
-                let dst = scratch.cols.as_mut_ptr();
-                // SAFETY: `cols` holds `n` rows of `ld >= rows`, the operands their blocks.
-                unsafe {
-                    matmul(
-                        [n, rows, og],
-                        dst,
-                        ld,
-                        false,
-                        dz.transposed(),
-                        w_g,
-                        !alongside,
-                    )
-                };
-                col2im(&scratch.cols, u, c0, chunk, &mut scratch.nhwc);
-            }
-            if !u.is_identity() && chunk.start + chunk.len == positions {
-                let out = &mut image[chunk.first_image * per_image..][..chunk.images * per_image];
-                for (src, dst) in scratch
-                    .nhwc
-                    .chunks_exact(per_image)
-                    .zip(out.chunks_exact_mut(per_image))
-                {
-                    transpose(src, plane, u.channels, dst);
+                for g in 0..u.groups {
+                    let channels = g * og..(g + 1) * og;
+                    let dz = position_block(
+                        z,
+                        out_channels,
+                        positions,
+                        channels,
+                        chunk,
+                        &mut scratch.block,
+                    );
+                    let w_g = Mat {
+                        ptr: w[g * og * rows..].as_ptr(),
+                        rs: rows as isize,
+                        cs: 1,
+                    };
+                    let c0 = g * cg;
+                    if u.is_identity() {
+                        // The columns are the image block: `[C/g, n] = W_gᵀ · dz`.
+                        let lhs = w_g.transposed();
+                        scratch.out.resize(rows * n, T::zero());
+                        let dst = scratch.out.as_mut_ptr();
+                        // SAFETY: `out` holds `rows x n`, the operands their blocks.
+                        unsafe { matmul([rows, n, og], dst, n, false, lhs, dz, !alongside) };
+                        scatter_block(&scratch.out, u.channels, plane, c0..c0 + cg, chunk, image);
+                        continue;
+                    }
+                    // One row of columns per position: `[n, rows] = dzᵀ · W_g`.
+                    let ld = column_stride(rows);
+                    scratch.cols.resize(n * ld, T::zero());
+                    let dst = scratch.cols.as_mut_ptr();
+                    // SAFETY: `cols` holds `n` rows of `ld >= rows`, the operands their blocks.
+                    unsafe {
+                        matmul(
+                            [n, rows, og],
+                            dst,
+                            ld,
+                            false,
+                            dz.transposed(),
+                            w_g,
+                            !alongside,
+                        )
+                    };
+                    col2im(&scratch.cols, u, c0, chunk, &mut scratch.nhwc);
+                }
+                if !u.is_identity() && chunk.start + chunk.len == positions {
+                    let out =
+                        &mut image[chunk.first_image * per_image..][..chunk.images * per_image];
+                    for (src, dst) in scratch
+                        .nhwc
+                        .chunks_exact(per_image)
+                        .zip(out.chunks_exact_mut(per_image))
+                    {
+                        transpose(src, plane, u.channels, dst);
+                    }
                 }
             }
-        }
+        });
         if let Some(bias) = bias {
             add_bias(image, bias, plane);
         }
@@ -742,13 +779,18 @@ pub(super) fn add_bias<T: Elem>(t: &mut [T], bias: &[T], spatial: usize) {
 
 /// `db[C] = Σ_{b, h, w} dy[b, C, h, w]`: the bias gradient of a convolution or transposed
 /// convolution.
+/// Channels in parallel, each summing its planes image by image.
 pub(crate) fn bias_grad<T: Elem>(dy: &[T], channels: usize, spatial: usize) -> Vec<T> {
-    let mut db = vec![T::zero(); channels];
-    for (i, plane) in dy.chunks(spatial.max(1)).enumerate() {
-        let s = plane.iter().fold(T::zero(), |acc, &v| acc + v);
-        db[i % channels] = db[i % channels] + s;
-    }
-    db
+    let planes = dy.chunks(spatial.max(1));
+    super::par::map_items(channels, dy.len(), |c| {
+        planes
+            .clone()
+            .skip(c)
+            .step_by(channels)
+            .fold(T::zero(), |acc, plane| {
+                acc + plane.iter().fold(T::zero(), |acc, &v| acc + v)
+            })
+    })
 }
 
 /// One of this module's kernels, run on its input tensors' data as one element type.

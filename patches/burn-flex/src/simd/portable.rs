@@ -8,10 +8,9 @@ use macerator::{Scalar, Simd, VBitAnd, VBitOr, VBitXor, vload_unaligned, vstore_
 #[cfg(feature = "rayon")]
 use rayon::prelude::*;
 
-/// Threshold for parallel execution (elements).
-/// For memory-bound operations, parallelism helps when data exceeds L3 cache.
+/// Threshold for parallel execution (elements): PyTorch's grain size, as in `ops::par`.
 #[cfg(feature = "rayon")]
-const PARALLEL_THRESHOLD: usize = 4 * 1024 * 1024;
+const PARALLEL_THRESHOLD: usize = crate::ops::par::GRAIN;
 
 #[cfg(feature = "rayon")]
 const CHUNK_SIZE: usize = 4096;

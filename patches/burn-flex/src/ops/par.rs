@@ -1,0 +1,95 @@
+//! Elementwise loops split across rayon's threads from PyTorch's grain size up (its
+//! `at::internal::GRAIN_SIZE`, 32,768 elements), one contiguous range per thread.
+//!
+//! flex ran its scalar, unary and generic binary loops on one thread at every size (its SIMD
+//! kernels from 4 Mi elements up), so in a GAN step on the CPU the activations, their
+//! gradients and the optimiser's updates left all but one core idle between convolutions.
+//! Each element is computed by the same expression as before, so results are bit for bit
+//! those of the serial loops.
+
+use alloc::vec::Vec;
+
+/// Fewest elements worth splitting.
+pub(crate) const GRAIN: usize = 32 * 1024;
+
+/// Elements per part: `len` split into one part per thread, but at least half a grain.
+#[cfg(feature = "rayon")]
+fn part_len(len: usize) -> Option<usize> {
+    let threads = rayon::current_num_threads();
+    (len >= GRAIN && threads > 1).then(|| len.div_ceil(threads).max(GRAIN / 2))
+}
+
+/// `f(part)` over `a` in contiguous parts, in parallel when `a` is large enough.
+pub(crate) fn for_each_mut<E: Send>(a: &mut [E], f: impl Fn(&mut [E]) + Sync) {
+    #[cfg(feature = "rayon")]
+    if let Some(part) = part_len(a.len()) {
+        use rayon::prelude::*;
+        a.par_chunks_mut(part).for_each(&f);
+        return;
+    }
+    f(a)
+}
+
+/// `f(a_part, b_part)` over `a` and `b` (of the same length) in matching contiguous parts.
+pub(crate) fn zip_mut<E: Send, R: Sync>(a: &mut [E], b: &[R], f: impl Fn(&mut [E], &[R]) + Sync) {
+    debug_assert_eq!(a.len(), b.len());
+    #[cfg(feature = "rayon")]
+    if let Some(part) = part_len(a.len()) {
+        use rayon::prelude::*;
+        a.par_chunks_mut(part)
+            .zip(b.par_chunks(part))
+            .for_each(|(a, b)| f(a, b));
+        return;
+    }
+    f(a, b)
+}
+
+/// `[f(x) for x in src]`, written in contiguous parts in parallel when `src` is large enough.
+pub(crate) fn map<E: Copy + Sync, R: Send>(src: &[E], f: impl Fn(E) -> R + Sync) -> Vec<R> {
+    map2(src, src, |a, _| f(a))
+}
+
+/// `[f(a, b) for (a, b) in zip(lhs, rhs)]` over the shorter of the two, in parallel when
+/// large enough.
+pub(crate) fn map2<E: Copy + Sync, F: Copy + Sync, R: Send>(
+    lhs: &[E],
+    rhs: &[F],
+    f: impl Fn(E, F) -> R + Sync,
+) -> Vec<R> {
+    let len = lhs.len().min(rhs.len());
+    let (lhs, rhs) = (&lhs[..len], &rhs[..len]);
+    let mut out = Vec::with_capacity(len);
+    let fill = |dst: &mut [core::mem::MaybeUninit<R>], lhs: &[E], rhs: &[F]| {
+        for ((d, &a), &b) in dst.iter_mut().zip(lhs).zip(rhs) {
+            d.write(f(a, b));
+        }
+    };
+    let dst = &mut out.spare_capacity_mut()[..len];
+    #[cfg(feature = "rayon")]
+    if let Some(part) = part_len(len) {
+        use rayon::prelude::*;
+        dst.par_chunks_mut(part)
+            .zip(lhs.par_chunks(part))
+            .zip(rhs.par_chunks(part))
+            .for_each(|((d, l), r)| fill(d, l, r));
+    } else {
+        fill(dst, lhs, rhs);
+    }
+    #[cfg(not(feature = "rayon"))]
+    fill(dst, lhs, rhs);
+    // SAFETY: every one of the first `len` elements was written above.
+    unsafe { out.set_len(len) };
+    out
+}
+
+/// `[f(i) for i in 0..n]`, the items in parallel when together they touch at least a grain
+/// of `work` elements.
+pub(crate) fn map_items<R: Send>(n: usize, work: usize, f: impl Fn(usize) -> R + Sync) -> Vec<R> {
+    #[cfg(feature = "rayon")]
+    if work >= GRAIN && n > 1 && rayon::current_num_threads() > 1 {
+        use rayon::prelude::*;
+        return (0..n).into_par_iter().map(&f).collect();
+    }
+    let _ = work;
+    (0..n).map(f).collect()
+}
