@@ -53,10 +53,10 @@ pub fn iteration_time(config: &TrainConfig, device: &Device, rounds: usize) -> I
         images: Tensor::random([b, c, s, s], Distribution::Uniform(-1.0, 1.0), device),
         labels: Tensor::from_data(TensorData::new(labels, [b]), device),
     };
-    let mut real = || Ok(batch.clone());
+    let real = || Ok(batch.clone());
     let mut timed = || {
         let (start, start_cpu) = (Instant::now(), cpu_ms());
-        gan.iteration(&mut real).expect("iteration");
+        gan.iteration(real).expect("iteration");
         device.sync().expect("device sync");
         let cpu = cpu_ms().zip(start_cpu).map(|(end, start)| end - start);
         (start.elapsed().as_secs_f64() * 1e3, cpu)
