@@ -778,7 +778,9 @@ pub(super) fn add_bias<T: Elem>(t: &mut [T], bias: &[T], spatial: usize) {
 }
 
 /// `db[C] = Σ_{b, h, w} dy[b, C, h, w]`: the bias gradient of a convolution or transposed
-/// convolution. Channels in parallel, each summing its planes image by image.
+/// convolution. Channels in parallel, each summing its planes image by image in one running
+/// sum: after batch norm this gradient is rounding noise, which Adam scales up to full steps,
+/// so its summation order is kept as it was (the GPU parity suite compares those steps).
 pub(crate) fn bias_grad<T: Elem>(dy: &[T], channels: usize, spatial: usize) -> Vec<T> {
     let planes = dy.chunks(spatial.max(1));
     super::par::map_items(channels, dy.len(), |c| {
@@ -786,22 +788,10 @@ pub(crate) fn bias_grad<T: Elem>(dy: &[T], channels: usize, spatial: usize) -> V
             .clone()
             .skip(c)
             .step_by(channels)
-            .fold(T::zero(), |acc, plane| acc + sum(plane))
+            .fold(T::zero(), |acc, plane| {
+                acc + plane.iter().fold(T::zero(), |acc, &v| acc + v)
+            })
     })
-}
-
-/// `Σ v` in eight interleaved partial sums (a loop LLVM vectorises; one running sum would
-/// wait on each addition).
-fn sum<T: Elem>(v: &[T]) -> T {
-    let mut acc = [T::zero(); 8];
-    let lanes = v.chunks_exact(8);
-    let rest = lanes.remainder().iter().fold(T::zero(), |a, &x| a + x);
-    for lane in lanes {
-        for (a, &x) in acc.iter_mut().zip(lane) {
-            *a = *a + x;
-        }
-    }
-    acc.into_iter().fold(rest, |a, x| a + x)
 }
 
 /// One of this module's kernels, run on its input tensors' data as one element type.
