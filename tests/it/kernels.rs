@@ -243,14 +243,53 @@ fn conv2d_and_its_gradients_match_the_definition() {
     }
 }
 
+/// conv_transpose2d of the convolution `g` reads backwards (its output is `g`'s image side,
+/// `padding_out` rows and columns beyond the last tap that only the bias reaches) on random
+/// data: output, input, weight (and bias) gradients against the definition.
+fn check_conv_transpose2d(
+    g: Geometry,
+    padding_out: [usize; 2],
+    with_bias: bool,
+    rng: &mut Lcg,
+    what: &str,
+) {
+    let device = Device::flex().autodiff();
+    let z = rng.tensor(g.out_shape(), &device).require_grad();
+    let w = rng.tensor(g.weight_shape(), &device).require_grad();
+    let b = rng.tensor([g.channels], &device).require_grad();
+    let r = rng.tensor(g.image_shape(), &device);
+    let options = ConvTransposeOptions::new(
+        g.stride,
+        g.padding.map(|p| p.0),
+        padding_out,
+        g.dilation,
+        g.groups,
+    );
+    let y = conv_transpose2d(z.clone(), w.clone(), with_bias.then(|| b.clone()), options);
+    let grads = (y.clone() * r.clone()).sum().backward();
+
+    // Read backwards: the convolution of the image-side `r` is z's gradient, `z` through
+    // the transposed taps the output, `r` against `z` the weight gradient.
+    let rv = f64s(&r);
+    let [dz, mut ye, dw] = g.definition(&rv, &f64s(&w), &f64s(&z));
+    if with_bias {
+        add_bias(&mut ye, &b, g.image_shape());
+    }
+    let what = |t: &str| format!("{what} {t} {g:?} padding_out {padding_out:?}");
+    assert_close(&what("y"), &values(y), &f32s(ye), TOL);
+    assert_close(&what("dz"), &grad_of(&z, &grads), &f32s(dz), TOL);
+    assert_close(&what("dw"), &grad_of(&w, &grads), &f32s(dw), TOL);
+    if with_bias {
+        let db = bias_grad(&rv, g.image_shape());
+        assert_close(&what("db"), &grad_of(&b, &grads), &db, TOL);
+    }
+}
+
 #[test]
 fn conv_transpose2d_and_its_gradients_match_the_definition() {
-    let device = Device::flex().autodiff();
     let mut rng = Lcg(11);
     for case in 0..60 {
         let mut g = random_geometry(&mut rng, true);
-        // The transposed convolution's output is the image side; `padding_out` adds rows and
-        // columns at its end that only the bias reaches (below the stride and the dilation).
         let padding_out = [0, 1].map(|a| rng.next(g.stride[a].max(g.dilation[a])));
         g.in_size = [0, 1].map(|a| {
             (g.out_size[a] - 1) * g.stride[a]
@@ -260,35 +299,7 @@ fn conv_transpose2d_and_its_gradients_match_the_definition() {
                 - 2 * g.padding[a].0
         });
         let with_bias = case % 2 == 1;
-        let z = rng.tensor(g.out_shape(), &device).require_grad();
-        let w = rng.tensor(g.weight_shape(), &device).require_grad();
-        let b = rng.tensor([g.channels], &device).require_grad();
-        let r = rng.tensor(g.image_shape(), &device);
-        let options = ConvTransposeOptions::new(
-            g.stride,
-            g.padding.map(|p| p.0),
-            padding_out,
-            g.dilation,
-            g.groups,
-        );
-        let y = conv_transpose2d(z.clone(), w.clone(), with_bias.then(|| b.clone()), options);
-        let grads = (y.clone() * r.clone()).sum().backward();
-
-        // Read backwards: the convolution of the image-side `r` is z's gradient, `z` through
-        // the transposed taps the output, `r` against `z` the weight gradient.
-        let rv = f64s(&r);
-        let [dz, mut ye, dw] = g.definition(&rv, &f64s(&w), &f64s(&z));
-        if with_bias {
-            add_bias(&mut ye, &b, g.image_shape());
-        }
-        let what = |t: &str| format!("case {case} {t} {g:?} padding_out {padding_out:?}");
-        assert_close(&what("y"), &values(y), &f32s(ye), TOL);
-        assert_close(&what("dz"), &grad_of(&z, &grads), &f32s(dz), TOL);
-        assert_close(&what("dw"), &grad_of(&w, &grads), &f32s(dw), TOL);
-        if with_bias {
-            let db = bias_grad(&rv, g.image_shape());
-            assert_close(&what("db"), &grad_of(&b, &grads), &db, TOL);
-        }
+        check_conv_transpose2d(g, padding_out, with_bias, &mut rng, &format!("case {case}"));
     }
 }
 
@@ -433,6 +444,41 @@ fn winograd_convolutions_match_the_definition() {
             out_size: [0, 1].map(|a| size[a] + 2 * pad[a].0 - 2),
         };
         check_conv2d(g, case == 1, &mut rng, &format!("winograd case {case}"));
+    }
+}
+
+/// 4x4 stride-2 convolutions with padding 1 (the standard CNN's) with enough channels for the
+/// phase-split Winograd path, and the transposed convolutions that invert their shapes: even
+/// sizes whose halves are odd (partial tiles), batch 1, 2 and 3, and odd sizes, which take
+/// im2col + GEMM.
+#[test]
+fn stride_two_winograd_convolutions_match_the_definition() {
+    let mut rng = Lcg(23);
+    for (case, (batch, size, channels, out_channels)) in [
+        (1, [8, 8], 32, 40),
+        (3, [6, 10], 33, 35),
+        (2, [4, 4], 64, 32),
+        (1, [7, 9], 32, 32),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let g = Geometry {
+            batch,
+            channels,
+            out_channels,
+            groups: 1,
+            in_size: size,
+            kernel: [4, 4],
+            stride: [2, 2],
+            padding: [(1, 1); 2],
+            dilation: [1, 1],
+            out_size: size.map(|s| (s + 2 - 4) / 2 + 1),
+        };
+        let what = format!("stride-2 case {case}");
+        check_conv2d(g, case % 2 == 0, &mut rng, &what);
+        let padding_out = size.map(|s| s % 2);
+        check_conv_transpose2d(g, padding_out, case % 2 == 1, &mut rng, &what);
     }
 }
 
