@@ -447,12 +447,11 @@ fn winograd_convolutions_match_the_definition() {
     }
 }
 
-/// 4x4 stride-2 convolutions with padding 1 (the standard CNN's) with enough channels for the
-/// phase-split Winograd path, and the transposed convolutions that invert their shapes: even
-/// sizes whose halves are odd (partial tiles), batch 1, 2 and 3, and odd sizes, which take
-/// im2col + GEMM.
+/// 4x4 stride-2 convolutions with padding 1 (the standard CNN's) at 32+ channels, the size
+/// at which a kernel may specialise them, and the transposed convolutions that invert their
+/// shapes: even sizes with odd halves, odd sizes, batch 1, 2 and 3.
 #[test]
-fn stride_two_winograd_convolutions_match_the_definition() {
+fn stride_two_convolutions_at_the_std_cnns_widths_match_the_definition() {
     let mut rng = Lcg(23);
     for (case, (batch, size, channels, out_channels)) in [
         (1, [8, 8], 32, 40),
