@@ -306,7 +306,7 @@ def bench(name, g, d, *, z_dim=128, classes=None, channels=3, size=32, loss="hin
 
 def quickstart(rounds):
     bench("quickstart", Generator(8, 1, 10), Discriminator(8, 1, 10), classes=10, channels=1,
-          betas=(0.5, 0.999), n_dis=1, batch=32, g_batch=32, rounds=rounds)
+          betas=(0.5, 0.999), n_dis=1, batch=32, g_batch=32, ema_decay=0.999, rounds=rounds)
 
 
 def sngan_cifar10_resnet(rounds=5):
