@@ -258,6 +258,7 @@ fn samples(gan: &Gan, spec: SampleSpec, device: &Device) -> Result<crate::data::
         &gan.sampler(),
         &gan.config().generator,
         &spec,
+        &gan.config().sample_statistics,
         device,
     )?)
 }

@@ -13,6 +13,7 @@ use sngan_models::{DiscriminatorConfig, GeneratorConfig};
 use crate::loss::Loss;
 use crate::penalty::GradientPenaltyConfig;
 use crate::precision::Precision;
+use crate::sample::BnStatistics;
 
 /// Adam's settings for one network (PyTorch's parameterisation; Burn's default eps differs).
 #[derive(Config, Debug, PartialEq)]
@@ -75,6 +76,10 @@ pub struct TrainConfig {
     /// Moving average of G, sampled for evaluation.
     #[config(default = "None")]
     pub ema: Option<EmaConfig>,
+    /// The statistics G's batch norms use when it samples (the grids, the scores during
+    /// training, `sngan sample` and `sngan eval` of the run).
+    #[config(default = "BnStatistics::Running")]
+    pub sample_statistics: BnStatistics,
     /// BigGAN's orthogonal regularisation strength on G (shared embedding excluded).
     #[config(default = "None")]
     pub ortho_reg: Option<f64>,

@@ -29,7 +29,7 @@ pub use parallel::{DataParallel, GradientSync};
 pub use penalty::{GradientPenalty, GradientPenaltyConfig};
 pub use precision::{LossScale, LossScaleConfig, LossScales, Precision};
 pub use run::{Evaluator, Metrics, Run, RunOptions, RunSummary, train};
-pub use sample::{Classes, Latents, SampleSpec};
+pub use sample::{BnStatistics, Classes, Latents, SampleSpec};
 
 #[cfg(test)]
 mod tests;

@@ -159,7 +159,8 @@ impl Run {
     /// Draws `spec` from the checkpoint's generator.
     pub fn sample(&self, spec: &SampleSpec, device: &Device) -> Result<Images, TrainError> {
         let (g, _) = self.generator(device)?;
-        generate(&g, &self.config.generator, spec, device)
+        let c = &self.config;
+        generate(&g, &c.generator, spec, &c.sample_statistics, device)
     }
 }
 
@@ -350,6 +351,7 @@ pub fn train(
             &gan.sampler(),
             &config.generator,
             &grid_spec,
+            &config.sample_statistics,
             &device.clone().inner(),
         )?;
         save_grid(&images, columns, path)

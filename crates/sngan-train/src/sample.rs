@@ -2,8 +2,10 @@
 //! training grids, the periodic scorers, `sngan sample`): latents and classes come from the
 //! seeded host RNG ([`SplitMix64`]), so a seed gives the same samples on every backend, with
 //! BigGAN's truncation trick (Brock et al., ICLR 2019) and latent interpolations
-//! (BigGAN-PyTorch's `interp`) as options; outputs are uint8 NHWC [`Images`] with the classes
-//! asked for as labels, mapped from `[-1, 1]` as torchvision's `save_image` does.
+//! (BigGAN-PyTorch's `interp`) as options, and batch norms normalising with their running
+//! statistics or with each batch's own (StudioGAN's `batch_statistics`); outputs are uint8 NHWC
+//! [`Images`] with the classes asked for as labels, mapped from `[-1, 1]` as torchvision's
+//! `save_image` does.
 
 use burn::prelude::*;
 use burn::tensor::TensorData;
@@ -31,6 +33,20 @@ pub enum Latents {
         /// Samples per row, both ends included.
         steps: usize,
     },
+}
+
+/// The statistics a generator's batch norms normalise with while it samples.
+#[derive(Config, Debug, PartialEq, Eq)]
+pub enum BnStatistics {
+    /// The running averages kept in training (PyTorch's `G.eval()`); for an EMA of G, the
+    /// averages of G's running averages, which can lag the averaged weights.
+    Running,
+    /// Each forward pass's own batch (StudioGAN's `batch_statistics`, sampling in `G.train()`
+    /// mode): every chunk of up to 250 samples normalises by its own mean and variance, so a
+    /// sample depends on the others drawn with it (one class only, with `--class`, shifts the
+    /// statistics; a lone sample has none over a dense layer's features). The generator's
+    /// running averages are left as they were.
+    Batch,
 }
 
 /// Which classes the samples of a conditional generator get (ignored by an unconditional one).
@@ -191,7 +207,8 @@ impl SampleSpec {
 }
 
 /// Draws `spec` from `g` (built from `config`, on the inference `device`), `CHUNK` samples per
-/// forward pass; conditional samples carry their classes as labels.
+/// forward pass, its batch norms normalising with `statistics`; conditional samples carry their
+/// classes as labels.
 ///
 /// # Errors
 /// A spec that does not validate against `config`.
@@ -199,9 +216,18 @@ pub fn generate(
     g: &Generator,
     config: &GeneratorConfig,
     spec: &SampleSpec,
+    statistics: &BnStatistics,
     device: &Device,
 ) -> Result<Images, TrainError> {
     spec.validate(config)?;
+    // A batch norm uses its batch's statistics in training mode on an autodiff device. The copy
+    // `train()` makes has buffers of its own, so the running averages it advances are not `g`'s;
+    // `no_grad` keeps the forward from recording a graph.
+    let (g, device) = match statistics {
+        BnStatistics::Running => (g.clone(), device.clone()),
+        BnStatistics::Batch => (g.clone().train().no_grad(), device.clone().autodiff()),
+    };
+    let (g, device) = (&g, &device);
     let z_dim = config.z_dim();
     let (z, classes) = spec.inputs(config);
     let mut out: Option<Images> = None;

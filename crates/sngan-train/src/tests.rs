@@ -300,6 +300,31 @@ fn an_existing_run_is_not_overwritten_without_resume() {
 }
 
 #[test]
+fn batch_statistics_sample_as_training_mode_does_and_leave_the_running_averages() {
+    use crate::sample::{BnStatistics, SampleSpec, generate, to_images};
+
+    let config = tiny();
+    let device = Device::flex();
+    device.seed(3);
+    let g = config.generator.init(&device);
+    let spec = SampleSpec::new(6, 9);
+    let draw = |statistics| generate(&g, &config.generator, &spec, &statistics, &device).unwrap();
+    let running = draw(BnStatistics::Running);
+    let batch = draw(BnStatistics::Batch);
+    // G in training mode on the same latents and classes, on an autodiff device.
+    let autodiff = device.clone().autodiff();
+    let (z, classes) = spec.inputs(&config.generator);
+    let z = Tensor::from_data(TensorData::new(z, [6, config.generator.z_dim()]), &autodiff);
+    let y = classes.map(|c| Tensor::from_data(TensorData::new(c, [6]), &autodiff));
+    let trained = to_images(g.clone().train().forward(z, y)).unwrap();
+    assert_eq!(batch.pixels, trained.pixels);
+    // Fresh running averages are 0 and 1.
+    assert_ne!(batch.pixels, running.pixels);
+    // Neither draw moved G's running averages.
+    assert_eq!(draw(BnStatistics::Running), running);
+}
+
+#[test]
 fn a_penalty_on_a_discriminator_with_attention_is_refused() {
     use sngan_models::DiscriminatorConfig;
     use sngan_models::resnet::ResNetDiscriminatorConfig;
