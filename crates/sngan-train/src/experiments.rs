@@ -41,10 +41,10 @@ pub fn mnist_quickstart() -> TrainConfig {
     // not widths, set the pace: width 12 or 16, or D at 16, ends worse in the same wall time,
     // and batch 32 scores as batch 64 at the same step, at half the cost. The EMA samples with
     // batch statistics: its running averages are averages of G's, which lag the averaged weights
-    // (seeds 0 and 1, 10,000 samples: FID 109 -> 97 and 100 -> 90, recall 0.068 -> 0.084 and
-    // 0.038 -> 0.052, coverage 0.45 -> 0.48 and 0.43 -> 0.46). Batch 16 (7,200 steps), Adam
-    // betas (0, 0.9) and a minibatch-stddev map in D (groups of 4) all ended worse (FID 172, 154,
-    // 158; recall 0.009, 0.042, 0.024).
+    // (seeds 0, 1, 2: FID 110, 102, 93 -> 97, 91, 78; recall 0.056, 0.040, 0.131 -> 0.074,
+    // 0.056, 0.169; coverage 0.46, 0.43, 0.55 -> 0.48, 0.46, 0.58). Batch 16 (7,200 steps),
+    // Adam betas (0, 0.9) and a minibatch-stddev map in D (groups of 4) all ended worse on seed 0
+    // (FID 172, 154, 158; recall 0.009, 0.042, 0.024).
     let adam = AdamSettings::new(4e-4, 0.5, 0.999);
     TrainConfig::new(
         "mnist_quickstart".into(),
