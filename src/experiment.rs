@@ -29,7 +29,13 @@ pub fn run_experiment(stem: &str) -> Result<()> {
     let device = crate::default_device().autodiff();
     let options = RunOptions {
         resume: true,
-        evaluator: crate::scores::periodic_scores(&config, None, None, &device.clone().inner())?,
+        evaluator: crate::scores::periodic_scores(
+            &config,
+            None,
+            None,
+            &crate::scores::MnistMemo::default(),
+            &device.clone().inner(),
+        )?,
         ..RunOptions::new(out)
     };
     let summary = train(&config, source, &device, &options)?;

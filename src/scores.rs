@@ -3,7 +3,7 @@
 //! samples drawn from the run's sampler (its EMA when it has one).
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use anyhow::{Context, Result};
 use burn::prelude::*;
@@ -26,14 +26,21 @@ pub struct Scorer {
 
 impl Scorer {
     /// The MNIST yardstick of a 10-class conditional MNIST run on [`MNIST_SCORE_SAMPLES`]
-    /// samples (see [`mnist_report`]), as the [`MNIST_SCORE_NAMES`] columns. Builds the
-    /// classifier and its reference now, not at the first evaluation.
-    pub fn mnist(device: &Device) -> Result<Self> {
+    /// samples (see [`mnist_report`]), as the [`MNIST_SCORE_NAMES`] columns; each report is
+    /// kept in `memo`. Builds the classifier and its reference now, not at the first
+    /// evaluation.
+    pub fn mnist(memo: MnistMemo, device: &Device) -> Result<Self> {
         mnist_yardstick(device)?;
         let device = device.clone();
         Ok(Self {
             names: MNIST_SCORE_NAMES.map(String::from).to_vec(),
-            score: Box::new(move |gan| mnist_scores(gan, &device)),
+            score: Box::new(move |gan| {
+                let report = mnist_report(gan, &device)?;
+                let scores = mnist_scores(&report);
+                *memo.0.lock().expect("no scorer panics holding the memo") =
+                    Some((gan.step, report));
+                Ok(scores)
+            }),
         })
     }
 
@@ -73,11 +80,36 @@ impl Scorer {
     }
 }
 
+/// The newest report of a run's MNIST scorer, with the G step it scored. A run's closing report
+/// ([`MnistMemo::report`]) reuses it when training ended on a scored step, instead of scoring
+/// the same networks again (12 s for the quick-start).
+#[derive(Clone, Default)]
+pub struct MnistMemo(Arc<Mutex<Option<(usize, MnistReport)>>>);
+
+impl MnistMemo {
+    /// The [`mnist_report`] of `gan`: the kept one when it scored `gan`'s step, else a new one.
+    pub fn report(&self, gan: &Gan, device: &Device) -> Result<MnistReport> {
+        let kept = self
+            .0
+            .lock()
+            .expect("no scorer panics holding the memo")
+            .clone();
+        match kept {
+            Some((step, report)) if step == gan.step => Ok(report),
+            _ => mnist_report(gan, device),
+        }
+    }
+}
+
 /// The scores a run gets without being asked: the MNIST yardstick for a 10-class conditional
-/// MNIST run, nothing otherwise.
-pub fn default_scorers(config: &TrainConfig, device: &Device) -> Result<Vec<Scorer>> {
+/// MNIST run (its reports kept in `memo`), nothing otherwise.
+pub fn default_scorers(
+    config: &TrainConfig,
+    memo: &MnistMemo,
+    device: &Device,
+) -> Result<Vec<Scorer>> {
     match config.data.dataset == DatasetName::Mnist && config.generator.n_classes() == Some(10) {
-        true => Ok(vec![Scorer::mnist(device)?]),
+        true => Ok(vec![Scorer::mnist(memo.clone(), device)?]),
         false => Ok(Vec::new()),
     }
 }
@@ -119,9 +151,9 @@ pub struct InceptionScores {
     pub protocol: Protocol,
 }
 
-/// The periodic scores of a run of `config`: the MNIST yardstick when it applies, plus the
-/// Inception scores asked for, every `every` G steps (default: the checkpoint interval) and at
-/// the last; `None` when there is nothing to score.
+/// The periodic scores of a run of `config`: the MNIST yardstick when it applies (its reports
+/// kept in `memo`), plus the Inception scores asked for, every `every` G steps (default: the
+/// checkpoint interval) and at the last; `None` when there is nothing to score.
 ///
 /// # Errors
 /// `every` given with nothing to score (an [`InvalidField`]), or weights or statistics that
@@ -130,9 +162,10 @@ pub fn periodic_scores(
     config: &TrainConfig,
     inception: Option<&InceptionScores>,
     every: Option<usize>,
+    memo: &MnistMemo,
     device: &Device,
 ) -> Result<Option<Evaluator>> {
-    let mut scorers = default_scorers(config, device)?;
+    let mut scorers = default_scorers(config, memo, device)?;
     if let Some(i) = inception {
         let reference = i.reference.as_deref().map(Reference::read).transpose()?;
         let n = i.samples.unwrap_or(i.protocol.n_fake);
@@ -210,11 +243,10 @@ pub fn mnist_report(gan: &Gan, device: &Device) -> Result<MnistReport> {
     Ok(yardstick.evaluate(images.view(), reference, Some(&labels))?)
 }
 
-/// [`mnist_report`] as the [`MNIST_SCORE_NAMES`] columns.
-pub fn mnist_scores(gan: &Gan, device: &Device) -> Result<Vec<f64>> {
-    let r = mnist_report(gan, device)?;
+/// A [`mnist_report`] as the [`MNIST_SCORE_NAMES`] columns.
+pub fn mnist_scores(r: &MnistReport) -> Vec<f64> {
     let p = r.prdc;
-    Ok(vec![
+    vec![
         r.class_accuracy.unwrap_or(f64::NAN),
         r.fid,
         r.intra_fid.unwrap_or(f64::NAN),
@@ -223,7 +255,7 @@ pub fn mnist_scores(gan: &Gan, device: &Device) -> Result<Vec<f64>> {
         p.density,
         p.coverage,
         r.inception_score.mean,
-    ])
+    ]
 }
 
 /// The yardstick's real-data floor ([`crate::metrics::MNIST_FLOOR`]): the first

@@ -6,7 +6,7 @@
 use sngan::burn::prelude::*;
 use sngan::metrics::inception::hash_init;
 use sngan::metrics::{InceptionExtractor, Preprocess, Protocol, Reference};
-use sngan::scores::{Scorer, evaluator, reference_stats};
+use sngan::scores::{MnistMemo, Scorer, evaluator, mnist_report, mnist_scores, reference_stats};
 use sngan::train::{RunOptions, TrainConfig, experiments, train};
 use sngan::{embedded_mnist, embedded_source};
 
@@ -44,8 +44,9 @@ fn mnist_and_inception_scores_land_in_their_columns() {
         is_splits: 2,
         ..Protocol::sngan_paper()
     };
+    let memo = MnistMemo::default();
     let scorers = vec![
-        Scorer::mnist(&device).expect("yardstick"),
+        Scorer::mnist(memo.clone(), &device).expect("yardstick"),
         Scorer::inception(extractor(), Some(reference), 4, protocol, &device),
     ];
 
@@ -57,7 +58,7 @@ fn mnist_and_inception_scores_land_in_their_columns() {
         ..RunOptions::new(&out)
     };
     let config = experiments::mnist_quickstart();
-    train(
+    let summary = train(
         &config,
         embedded_source(&config).expect("embedded MNIST"),
         &device.clone().autodiff(),
@@ -87,6 +88,17 @@ fn mnist_and_inception_scores_land_in_their_columns() {
     let (mnist_recall, is, fid) = (scores[4], scores[8], scores[10]);
     assert!((0.0..=1.0).contains(&mnist_recall), "recall {mnist_recall}");
     assert!(is >= 1.0 && fid >= 0.0, "IS {is} FID {fid}");
+    // The closing report of the last (scored) step is the kept one, and it is what scoring the
+    // networks again gives.
+    let kept = memo.report(&summary.gan, &device).expect("kept report");
+    let fresh = mnist_report(&summary.gan, &device).expect("fresh report");
+    assert_eq!(kept, fresh);
+    for (logged, kept) in scores.iter().zip(mnist_scores(&kept)) {
+        assert!(
+            (logged - kept).abs() <= 1e-4 * kept.abs().max(1.0),
+            "{logged} vs {kept}"
+        );
+    }
     std::fs::remove_dir_all(out).ok();
 }
 

@@ -14,7 +14,7 @@ use sngan::core::{ConfigError, Images, InvalidField};
 use sngan::data::{DataConfig, DatasetName};
 use sngan::metrics::{Metric, Protocol, Reference};
 use sngan::scores::{
-    InceptionScores, fid_extractor, mnist_report, mnist_yardstick, periodic_scores, reference_stats,
+    InceptionScores, MnistMemo, fid_extractor, mnist_yardstick, periodic_scores, reference_stats,
 };
 use sngan::train::{
     Classes, Latents, LossScaleConfig, Precision, Run, RunOptions, RunSummary, SampleSpec,
@@ -372,7 +372,7 @@ fn run(cli: Cli) -> Result<()> {
         Some(Command::Train(args)) if cli.device.is_some() && args.devices.is_some() => Err(usage(
             "--device and --devices both name the run's device: give --devices alone (rank 0 first)",
         )),
-        Some(Command::Train(args)) => train(args, &device).map(|_| ()),
+        Some(Command::Train(args)) => train(args, &MnistMemo::default(), &device).map(|_| ()),
         Some(Command::Sample(args)) => sample(args, &device),
         Some(Command::Eval(args)) => eval(args, &device),
         Some(Command::Stats(args)) => stats(args, &device),
@@ -477,13 +477,16 @@ fn quickstart(device: &Device) -> Result<()> {
         resume: true,
         ..TrainArgs::default()
     };
-    let summary = train(args, device)?;
+    let memo = MnistMemo::default();
+    let summary = train(args, &memo, device)?;
     println!("sample grid, one row per class: {}", summary.grid.display());
-    println!("{}", mnist_report(&summary.gan, &device.clone().inner())?);
+    // The last step's periodic scores when training ran (one yardstick pass fewer).
+    println!("{}", memo.report(&summary.gan, &device.clone().inner())?);
     Ok(())
 }
 
-fn train(args: TrainArgs, device: &Device) -> Result<RunSummary> {
+/// Trains as `args` say; the MNIST yardstick's reports go to `memo`.
+fn train(args: TrainArgs, memo: &MnistMemo, device: &Device) -> Result<RunSummary> {
     let mut config = match &args.config {
         Some(path) => TrainConfig::read(path)?,
         None => sngan::train::experiments::mnist_quickstart(),
@@ -516,7 +519,7 @@ fn train(args: TrainArgs, device: &Device) -> Result<RunSummary> {
     let options = RunOptions {
         stop_at: args.iters,
         resume: args.resume,
-        evaluator: periodic_scores(&config, inception.as_ref(), every, &inner)?,
+        evaluator: periodic_scores(&config, inception.as_ref(), every, memo, &inner)?,
         data_parallel,
         ..RunOptions::new(out.clone())
     };

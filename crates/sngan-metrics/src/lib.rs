@@ -54,7 +54,7 @@ pub use inception::{InceptionExtractor, InceptionFeatures, Preprocess, load_fid_
 pub use inception_score::{InceptionScore, inception_score, inception_score_from_probs};
 pub use kid::{Kid, KidConfig, kid, kid_with_subsets};
 pub use mnist::{MNIST_FLOOR, MnistFloor, MnistReference, MnistReport, MnistYardstick};
-pub use prdc::{Prdc, PrecisionRecall, prdc, precision_recall};
+pub use prdc::{Manifold, Prdc, PrecisionRecall, prdc, prdc_against, precision_recall};
 pub use protocol::Protocol;
 pub use sngan_core::{Images, ImagesRef};
 pub use stats::{Statistics, StatsAccumulator};

@@ -26,7 +26,7 @@ use crate::fid::{FidReference, IntraFid};
 
 use crate::inception::to_features;
 use crate::inception_score::{InceptionScore, inception_score};
-use crate::prdc::{Prdc, prdc};
+use crate::prdc::{Manifold, Prdc, prdc_against};
 use crate::stats::Statistics;
 use sngan_core::ImagesRef;
 
@@ -226,11 +226,12 @@ pub fn mnist_protocol(n: usize) -> String {
     )
 }
 
-/// The real side of the yardstick: the classifier's features of real digits with their labels,
-/// the statistics of all of them (for FID) and of each class (for intra-FID).
+/// The real side of the yardstick: the classifier's features of real digits as a k-NN manifold
+/// (for P/R/D/C, its balls found once), the statistics of all of them (for FID) and of each
+/// class (for intra-FID).
 #[derive(Debug, Clone)]
 pub struct MnistReference {
-    features: Features,
+    manifold: Manifold,
     fid: FidReference,
     per_class: Vec<Statistics>,
 }
@@ -256,7 +257,7 @@ impl MnistReference {
             })
             .collect::<crate::Result<_>>()?;
         Ok(Self {
-            features,
+            manifold: Manifold::new(&features, MNIST_PRDC_K)?,
             fid,
             per_class,
         })
@@ -264,12 +265,12 @@ impl MnistReference {
 
     /// Digits in the reference.
     pub fn len(&self) -> usize {
-        self.features.n
+        self.manifold.len()
     }
 
     /// Whether it holds no digit (never: [`MnistReference::new`] refuses that).
     pub fn is_empty(&self) -> bool {
-        self.features.n == 0
+        self.manifold.is_empty()
     }
 
     /// Statistics of all its digits.
@@ -383,7 +384,7 @@ impl MnistYardstick {
         let all: Vec<usize> = (0..f.n).collect();
         let fid = reference.fid.fid(&feature_stats(&f, &all)?)?;
         let inception_score = inception_score(&logits, 10.min(logits.n))?;
-        let prdc = prdc(&reference.features, &f, MNIST_PRDC_K)?;
+        let prdc = prdc_against(&reference.manifold, &f)?;
         let (class_accuracy, intra_fid) = match labels {
             Some(l) => {
                 check_labels(fake.len(), l)?;

@@ -9,14 +9,12 @@
 //! (the (k+1)-th smallest distance, the sample itself being the first). Distances are Euclidean,
 //! compared squared, computed in f64 in row blocks so that memory stays bounded at 50k samples.
 
-use faer::Mat;
+use faer::linalg::matmul::matmul;
+use faer::{Accum, Mat, Par};
 use rayon::prelude::*;
 
 use crate::error::{MetricsError, Result};
 use crate::features::Features;
-
-/// Rows per distance block.
-const BLOCK: usize = 512;
 
 /// Membership rule at the ball boundary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,50 +56,135 @@ pub struct Prdc {
     pub coverage: f64,
 }
 
-struct Sq {
+/// Rows per distance block: a block's Gram matrix against 10,000 rows is 10 MB of f64.
+const BLOCK: usize = 128;
+
+/// One side of the k-NN metrics, prepared once: the features in f64, their squared norms and
+/// each row's squared k-th-neighbour radius. A fixed reference (the MNIST yardstick's real
+/// digits) keeps its `Manifold` instead of finding its neighbours at every evaluation.
+#[derive(Debug, Clone)]
+pub struct Manifold {
     m: Mat<f64>,
     norms: Vec<f64>,
+    radii2: Vec<f64>,
+    k: usize,
 }
 
-fn prep(f: &Features) -> Sq {
-    let m = Mat::from_fn(f.n, f.dim, |i, j| f64::from(f.data[i * f.dim + j]));
-    let norms = (0..f.n)
-        .map(|i| (0..f.dim).map(|j| m[(i, j)] * m[(i, j)]).sum())
-        .collect();
-    Sq { m, norms }
-}
-
-/// Squared distances between rows `lo..hi` of `a` and all rows of `b`: `[hi-lo, b.n]`.
-fn block_d2(a: &Sq, lo: usize, hi: usize, b: &Sq) -> Mat<f64> {
-    let g = a.m.subrows(lo, hi - lo) * b.m.transpose();
-    Mat::from_fn(hi - lo, b.m.nrows(), |i, j| {
-        (a.norms[lo + i] + b.norms[j] - 2.0 * g[(i, j)]).max(0.0)
-    })
-}
-
-/// Squared distance from each row to its k-th nearest neighbour in the same set.
-fn kth_radii2(x: &Sq, k: usize) -> Vec<f64> {
-    let n = x.m.nrows();
-    let mut radii = Vec::with_capacity(n);
-    for lo in (0..n).step_by(BLOCK) {
-        let hi = (lo + BLOCK).min(n);
-        let d = block_d2(x, lo, hi, x);
-        let block: Vec<f64> = (0..hi - lo)
-            .into_par_iter()
-            .map(|i| {
-                let mut row: Vec<f64> = (0..n)
-                    .map(|j| if j == lo + i { 0.0 } else { d[(i, j)] })
-                    .collect();
-                let (_, kth, _) = row.select_nth_unstable_by(k, f64::total_cmp);
-                *kth
-            })
+impl Manifold {
+    /// The manifold of `features` with `k`-th-neighbour balls.
+    ///
+    /// # Errors
+    /// `k` = 0, or no more than `k` rows.
+    pub fn new(features: &Features, k: usize) -> Result<Self> {
+        if k == 0 || features.n <= k {
+            return Err(MetricsError::input(
+                "k-NN manifold",
+                format!("more than k = {k} (>= 1) feature rows"),
+                format!("{} rows", features.n),
+            ));
+        }
+        let dim = features.dim;
+        let m = Mat::from_fn(features.n, dim, |i, j| {
+            f64::from(features.data[i * dim + j])
+        });
+        let norms = (0..features.n)
+            .map(|i| (0..dim).map(|j| m[(i, j)] * m[(i, j)]).sum())
             .collect();
-        radii.extend(block);
+        let mut manifold = Self {
+            m,
+            norms,
+            radii2: Vec::new(),
+            k,
+        };
+        manifold.radii2 = kth_radii2(&manifold, k);
+        Ok(manifold)
+    }
+
+    /// Rows.
+    pub fn len(&self) -> usize {
+        self.m.nrows()
+    }
+
+    /// Whether there are no rows (never, for a built manifold).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Feature width.
+    pub fn dim(&self) -> usize {
+        self.m.ncols()
+    }
+
+    /// The `k` of its balls.
+    pub fn k(&self) -> usize {
+        self.k
+    }
+}
+
+/// Calls `row(i, d2)` for every row `i` of `a` with its squared distances `d2[j]` to every row
+/// `j` of `b`, as `d²(a_i, b_j) = |a_i|² + |b_j|² - 2 a_i·b_j` (clamped at 0), blocks of
+/// [`BLOCK`] rows of `a` in parallel; `fold` gets each worker's state once per block.
+fn for_each_row<S: Send>(
+    a: &Manifold,
+    b: &Manifold,
+    init: impl Fn() -> S + Sync + Send,
+    row: impl Fn(&mut S, usize, &[f64]) + Sync + Send,
+) -> Vec<S> {
+    let (na, nb) = (a.len(), b.len());
+    let blocks: Vec<usize> = (0..na).step_by(BLOCK).collect();
+    blocks
+        .into_par_iter()
+        .fold(
+            || (Mat::<f64>::zeros(nb, BLOCK), vec![0.0; nb], init()),
+            |(mut gram, mut d2, mut state), lo| {
+                let hi = (lo + BLOCK).min(na);
+                // Column i of `gram` is b · a_i: contiguous over b's rows (faer is column-major).
+                matmul(
+                    gram.as_mut().subcols_mut(0, hi - lo),
+                    Accum::Replace,
+                    b.m.as_ref(),
+                    a.m.subrows(lo, hi - lo).transpose(),
+                    1.0,
+                    Par::Seq,
+                );
+                for i in 0..hi - lo {
+                    let col = gram.col(i);
+                    let na2 = a.norms[lo + i];
+                    for (j, (d, nb2)) in d2.iter_mut().zip(&b.norms).enumerate() {
+                        *d = (na2 + nb2 - 2.0 * col[j]).max(0.0);
+                    }
+                    row(&mut state, lo + i, &d2);
+                }
+                (gram, d2, state)
+            },
+        )
+        .map(|(_, _, state)| state)
+        .collect()
+}
+
+/// Squared distance from each row to its k-th nearest neighbour in the same set (the row
+/// itself, at distance 0, does not count).
+fn kth_radii2(x: &Manifold, k: usize) -> Vec<f64> {
+    let parts = for_each_row(x, x, Vec::new, |out: &mut Vec<(usize, f64)>, i, d2| {
+        // The k smallest distances to other rows, ascending.
+        let mut best = vec![f64::INFINITY; k];
+        for (j, &v) in d2.iter().enumerate() {
+            if j != i && v < best[k - 1] {
+                let at = best.partition_point(|&b| b <= v);
+                best.copy_within(at..k - 1, at + 1);
+                best[at] = v;
+            }
+        }
+        out.push((i, best[k - 1]));
+    });
+    let mut radii = vec![0.0; x.len()];
+    for (i, r) in parts.into_iter().flatten() {
+        radii[i] = r;
     }
     radii
 }
 
-/// One pass over the real x fake distances (real rows in blocks):
+/// One pass over the real x fake distances:
 /// - per fake `j`: how many real balls hold it (`inside(d²(r_i, f_j), r²_i)`);
 /// - per real `i`: whether some fake ball holds it, and its smallest squared distance to a fake.
 struct Cross {
@@ -110,53 +193,48 @@ struct Cross {
     real_min: Vec<f64>,
 }
 
-fn cross(real: &Sq, fake: &Sq, real_r2: &[f64], fake_r2: &[f64], rule: Boundary) -> Cross {
-    let (nr, nf) = (real.m.nrows(), fake.m.nrows());
+fn cross(real: &Manifold, fake: &Manifold, rule: Boundary) -> Cross {
+    let (nr, nf) = (real.len(), fake.len());
+    let parts = for_each_row(
+        real,
+        fake,
+        || (vec![0usize; nf], Vec::new()),
+        |(counts, rows): &mut (Vec<usize>, Vec<(usize, bool, f64)>), i, d2| {
+            let r2 = real.radii2[i];
+            let mut hit = false;
+            let mut min = f64::INFINITY;
+            for ((&v, f2), count) in d2.iter().zip(&fake.radii2).zip(counts.iter_mut()) {
+                hit |= rule.inside(v, *f2);
+                min = min.min(v);
+                *count += usize::from(rule.inside(v, r2));
+            }
+            rows.push((i, hit, min));
+        },
+    );
     let mut out = Cross {
         fake_in_real: vec![0; nf],
-        real_in_fake: Vec::with_capacity(nr),
-        real_min: Vec::with_capacity(nr),
+        real_in_fake: vec![false; nr],
+        real_min: vec![0.0; nr],
     };
-    for lo in (0..nr).step_by(BLOCK) {
-        let hi = (lo + BLOCK).min(nr);
-        let d = block_d2(real, lo, hi, fake);
-        let rows: Vec<(bool, f64)> = (0..hi - lo)
-            .into_par_iter()
-            .map(|i| {
-                let mut hit = false;
-                let mut min = f64::INFINITY;
-                for (j, r2) in fake_r2.iter().enumerate() {
-                    let v = d[(i, j)];
-                    hit |= rule.inside(v, *r2);
-                    min = min.min(v);
-                }
-                (hit, min)
-            })
-            .collect();
-        out.real_in_fake.extend(rows.iter().map(|r| r.0));
-        out.real_min.extend(rows.iter().map(|r| r.1));
-        // faer is column-major: a fake's column of the block is contiguous.
-        out.fake_in_real
-            .par_iter_mut()
-            .enumerate()
-            .for_each(|(j, count)| {
-                *count += (0..hi - lo)
-                    .filter(|&i| rule.inside(d[(i, j)], real_r2[lo + i]))
-                    .count();
-            });
+    for (counts, rows) in parts {
+        for (total, c) in out.fake_in_real.iter_mut().zip(counts) {
+            *total += c;
+        }
+        for (i, hit, min) in rows {
+            out.real_in_fake[i] = hit;
+            out.real_min[i] = min;
+        }
     }
     out
 }
 
-fn check(real: &Features, fake: &Features, k: usize, metric: &'static str) -> Result<()> {
-    if real.dim != fake.dim || real.n <= k || fake.n <= k || k == 0 {
+fn check(real: (usize, usize), fake: &Features, k: usize, metric: &'static str) -> Result<()> {
+    let (n, dim) = real;
+    if dim != fake.dim || n <= k || fake.n <= k || k == 0 {
         return Err(MetricsError::input(
             metric,
             format!("real and fake features of equal width, more than k = {k} (>= 1) rows each"),
-            format!(
-                "{} x {} real, {} x {} fake",
-                real.n, real.dim, fake.n, fake.dim
-            ),
+            format!("{n} x {dim} real, {} x {} fake", fake.n, fake.dim),
         ));
     }
     Ok(())
@@ -164,10 +242,9 @@ fn check(real: &Features, fake: &Features, k: usize, metric: &'static str) -> Re
 
 /// Improved precision and recall with `k` neighbours (3 in the paper) and `d ≤ radius`.
 pub fn precision_recall(real: &Features, fake: &Features, k: usize) -> Result<PrecisionRecall> {
-    check(real, fake, k, "precision-recall")?;
-    let (r, f) = (prep(real), prep(fake));
-    let (rr, fr) = (kth_radii2(&r, k), kth_radii2(&f, k));
-    let c = cross(&r, &f, &rr, &fr, Boundary::Inclusive);
+    check((real.n, real.dim), fake, k, "precision-recall")?;
+    let (r, f) = (Manifold::new(real, k)?, Manifold::new(fake, k)?);
+    let c = cross(&r, &f, Boundary::Inclusive);
     Ok(PrecisionRecall {
         precision: c.fake_in_real.iter().filter(|&&n| n > 0).count() as f64 / fake.n as f64,
         recall: c.real_in_fake.iter().filter(|&&h| h).count() as f64 / real.n as f64,
@@ -177,16 +254,28 @@ pub fn precision_recall(real: &Features, fake: &Features, k: usize) -> Result<Pr
 /// Precision, recall, density and coverage with `k` neighbours (5 in the paper and StudioGAN)
 /// and strict `d < radius`.
 pub fn prdc(real: &Features, fake: &Features, k: usize) -> Result<Prdc> {
-    check(real, fake, k, "prdc")?;
-    let (r, f) = (prep(real), prep(fake));
-    let (rr, fr) = (kth_radii2(&r, k), kth_radii2(&f, k));
-    let c = cross(&r, &f, &rr, &fr, Boundary::Strict);
-    let (nf, nr) = (fake.n as f64, real.n as f64);
+    check((real.n, real.dim), fake, k, "prdc")?;
+    prdc_against(&Manifold::new(real, k)?, fake)
+}
+
+/// [`prdc`] of `fake` against a real side prepared once, with its `k`.
+pub fn prdc_against(real: &Manifold, fake: &Features) -> Result<Prdc> {
+    let k = real.k();
+    check((real.len(), real.dim()), fake, k, "prdc")?;
+    let f = Manifold::new(fake, k)?;
+    let c = cross(real, &f, Boundary::Strict);
+    let (nf, nr) = (fake.n as f64, real.len() as f64);
     let precision = c.fake_in_real.iter().filter(|&&n| n > 0).count() as f64 / nf;
     let density = c.fake_in_real.iter().sum::<usize>() as f64 / (k as f64 * nf);
     let recall = c.real_in_fake.iter().filter(|&&h| h).count() as f64 / nr;
     // Coverage: the nearest fake to real i lies strictly inside real i's own ball.
-    let coverage = c.real_min.iter().zip(&rr).filter(|(m, r2)| m < r2).count() as f64 / nr;
+    let coverage = c
+        .real_min
+        .iter()
+        .zip(&real.radii2)
+        .filter(|(m, r2)| m < r2)
+        .count() as f64
+        / nr;
     Ok(Prdc {
         precision,
         recall,
@@ -223,6 +312,59 @@ mod tests {
         // Fake radii (k = 1): (4,0)->1.414 [to (3,1)], (0.5,0)->3.5, (10,0)->6, (3,1)->1.414.
         // Every real is strictly inside the ball of (0.5, 0) (radius 3.5 reaches 3.0 at 2.5).
         assert_eq!(d.recall, 1.0);
+    }
+
+    /// Several blocks of rows, split across workers: the same counts as the definition, with
+    /// distances taken directly and neighbours found by sorting.
+    #[test]
+    fn blocked_distances_count_as_the_definition_does() {
+        let mut state = 7u64;
+        let mut next = || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 40) as f32 / (1u64 << 24) as f32
+        };
+        let (nr, nf, dim, k) = (3 * BLOCK + 17, 2 * BLOCK - 5, 7, 5);
+        let mut draw = |n: usize, spread: f32| {
+            let data = (0..n * dim).map(|_| spread * next()).collect();
+            Features::new(data, n, dim).expect("features")
+        };
+        let (real, fake) = (draw(nr, 1.0), draw(nf, 1.3));
+        let d2 = |a: &Features, i: usize, b: &Features, j: usize| -> f64 {
+            (0..dim)
+                .map(|c| f64::from(a.data[i * dim + c]) - f64::from(b.data[j * dim + c]))
+                .map(|d| d * d)
+                .sum()
+        };
+        let radii = |x: &Features| -> Vec<f64> {
+            (0..x.n)
+                .map(|i| {
+                    let mut row: Vec<f64> = (0..x.n).map(|j| d2(x, i, x, j)).collect();
+                    row.sort_by(f64::total_cmp);
+                    row[k]
+                })
+                .collect()
+        };
+        let (rr, fr) = (radii(&real), radii(&fake));
+        let precision = (0..nf)
+            .filter(|&j| (0..nr).any(|i| d2(&real, i, &fake, j) < rr[i]))
+            .count();
+        let recall = (0..nr)
+            .filter(|&i| (0..nf).any(|j| d2(&real, i, &fake, j) < fr[j]))
+            .count();
+        let inside: usize = (0..nf)
+            .map(|j| (0..nr).filter(|&i| d2(&real, i, &fake, j) < rr[i]).count())
+            .sum();
+        let coverage = (0..nr)
+            .filter(|&i| (0..nf).any(|j| d2(&real, i, &fake, j) < rr[i]))
+            .count();
+        let got = prdc(&real, &fake, k).expect("prdc");
+        assert_eq!(got.precision, precision as f64 / nf as f64);
+        assert_eq!(got.recall, recall as f64 / nr as f64);
+        assert_eq!(got.density, inside as f64 / (k * nf) as f64);
+        assert_eq!(got.coverage, coverage as f64 / nr as f64);
+        assert!(recall > 0 && recall < nr && precision < nf, "{got:?}");
     }
 
     #[test]
