@@ -1,7 +1,9 @@
 """PyTorch twin of crates/sngan-metrics/benches/metrics.rs, on the CPU: pytorch-fid's FID
 Inception (random weights: the cost does not depend on them) on 16 uint8 32x32 images per batch
 (x/255, its own bilinear resize to 299, pool3, plus the fc for logits), and pytorch-fid's
-`calculate_frechet_distance` (scipy `sqrtm`) on 2048-d statistics of 2500 samples.
+`calculate_frechet_distance` (scipy `sqrtm`) on 2048-d statistics of 2500 samples, and clovaai
+`prdc.py`'s `compute_prdc` (k = 5) on 10,000 x 128 float32 features per side, in NumPy (its
+`sklearn.metrics.pairwise_distances` is the same |a|^2 + |b|^2 - 2ab in the inputs' float32).
 Threads = SNGAN_THREADS or all cores. Prints `bench: metrics/<key> <value>` lines for
 `cargo xtask bench metrics`."""
 import os
@@ -76,3 +78,29 @@ mu2, s2, _ = stats(0.1)
 print(f"bench: metrics/stats_2500x2048_ms {stats_ms:.2f}")
 ms = timed(lambda: calculate_frechet_distance(mu1, s1, mu2, s2))
 print(f"bench: metrics/fid_2048_ms {ms:.2f}")
+
+
+def pairwise(a, b):
+    d2 = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2 * a @ b.T
+    return np.sqrt(np.maximum(d2, 0))
+
+
+def kth(d, k):
+    """prdc.py's get_kth_value: the k-th smallest per row (after itself, column 0 of the sort)."""
+    idx = np.argpartition(d, k, axis=-1)[..., :k + 1]
+    return np.take_along_axis(d, idx, axis=-1).max(axis=-1)
+
+
+def compute_prdc(real, fake, k):
+    real_r, fake_r = kth(pairwise(real, real), k), kth(pairwise(fake, fake), k)
+    d = pairwise(real, fake)
+    inside = d < real_r[:, None]
+    return (inside.any(0).mean(), (d < fake_r[None, :]).any(1).mean(),
+            inside.sum(0).mean() / k, (d.min(1) < real_r).mean())
+
+
+n, d = 10_000, 128
+real = rng.random((n, d), dtype=np.float32)
+fake = rng.random((n, d), dtype=np.float32) + np.float32(0.05)
+ms = statistics.median(timed(lambda: compute_prdc(real, fake, 5)) for _ in range(ROUNDS))
+print(f"bench: metrics/prdc_10000x128_ms {ms:.2f}")

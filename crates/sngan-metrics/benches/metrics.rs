@@ -1,15 +1,21 @@
 //! Benchmarks of what users wait for in evaluation, on the CPU (flex): FID Inception features
 //! per second (uint8 32x32 -> TF-exact resize -> pool3 + logits, hash-init weights: the cost
 //! does not depend on the values), and one FID from 2048-d statistics with and without the
-//! reference factor cached. Prints `bench: metrics/<key> <value>` lines; the PyTorch twin is
-//! `bench/pytorch/metrics.py` (pytorch-fid's network and `calculate_frechet_distance`).
+//! reference factor cached, and precision/recall/density/coverage (k = 5) of 10,000 x 128
+//! features against as many real ones (the MNIST yardstick's size), with the real side's balls
+//! found in the call and prepared once. Prints `bench: metrics/<key> <value>` lines; the twin
+//! is `bench/pytorch/metrics.py` (pytorch-fid's network and `calculate_frechet_distance`,
+//! clovaai `prdc.py`'s computation in NumPy).
 
 use std::time::Instant;
 
 use burn::prelude::*;
 use sngan_core::SplitMix64;
 use sngan_metrics::inception::hash_init;
-use sngan_metrics::{FidReference, Images, InceptionExtractor, Preprocess, StatsAccumulator};
+use sngan_metrics::{
+    Features, FidReference, Images, InceptionExtractor, Manifold, Preprocess, StatsAccumulator,
+    prdc, prdc_against,
+};
 
 const BATCH: usize = 16;
 const ROUNDS: usize = 3;
@@ -76,4 +82,35 @@ fn main() {
     println!("bench: metrics/fid_reference_factor_ms {factor_ms:.2}");
     println!("bench: metrics/fid_2048_cached_ms {cached_ms:.2}");
     println!("bench: metrics/fid_2048_ms {:.2}", factor_ms + cached_ms);
+
+    // P/R/D/C of 10,000 x 128 features (k = 5).
+    let (n, d) = (10_000, 128);
+    let mut draw = |shift: f32| {
+        let x: Vec<f32> = (0..n * d)
+            .map(|_| ((rng.next_u64() >> 40) as f32 / (1u64 << 24) as f32) + shift)
+            .collect();
+        Features::new(x, n, d).expect("features")
+    };
+    let (real, fake) = (draw(0.0), draw(0.05));
+    let full = median(
+        (0..ROUNDS)
+            .map(|_| {
+                timed(|| {
+                    std::hint::black_box(prdc(&real, &fake, 5).expect("prdc"));
+                })
+            })
+            .collect(),
+    );
+    let manifold = Manifold::new(&real, 5).expect("manifold");
+    let prepared = median(
+        (0..ROUNDS)
+            .map(|_| {
+                timed(|| {
+                    std::hint::black_box(prdc_against(&manifold, &fake).expect("prdc"));
+                })
+            })
+            .collect(),
+    );
+    println!("bench: metrics/prdc_10000x128_ms {full:.2}");
+    println!("bench: metrics/prdc_10000x128_real_prepared_ms {prepared:.2}");
 }
