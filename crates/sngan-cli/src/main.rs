@@ -17,8 +17,8 @@ use sngan::scores::{
     InceptionScores, MnistMemo, fid_extractor, mnist_yardstick, periodic_scores, reference_stats,
 };
 use sngan::train::{
-    Classes, Latents, LossScaleConfig, Precision, Run, RunOptions, RunSummary, SampleSpec,
-    TrainConfig, TrainError,
+    BnStatistics, Classes, Latents, LossScaleConfig, Precision, Run, RunOptions, RunSummary,
+    SampleSpec, TrainConfig, TrainError,
 };
 
 /// Spectrally normalised GANs on Burn.
@@ -294,6 +294,11 @@ struct SampleArgs {
     /// Seed of the latents and classes.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Batch-norm statistics of G while sampling: `running` (the running averages, `G.eval()`)
+    /// or `batch` (each chunk of up to 250 samples its own); default: the run's
+    /// `sample_statistics`.
+    #[arg(long, value_parser = parse_bn_statistics)]
+    bn_statistics: Option<BnStatistics>,
 }
 
 /// What `sngan fetch` downloads.
@@ -310,6 +315,14 @@ fn parse_fetch(s: &str) -> Result<Fetch, String> {
             .parse()
             .map(Fetch::Dataset)
             .map_err(|e: sngan::data::DataError| format!("{e}, or inception")),
+    }
+}
+
+fn parse_bn_statistics(s: &str) -> Result<BnStatistics, String> {
+    match s {
+        "running" => Ok(BnStatistics::Running),
+        "batch" => Ok(BnStatistics::Batch),
+        _ => Err(format!("'{s}': running or batch")),
     }
 }
 
@@ -560,6 +573,10 @@ const INTERP_STEPS: usize = 10;
 
 fn sample(args: SampleArgs, device: &Device) -> Result<()> {
     let run = open_run(&args.run)?;
+    let run = match args.bn_statistics {
+        Some(statistics) => run.with_sample_statistics(statistics),
+        None => run,
+    };
     let per_row = match args.interpolate {
         Some(_) => INTERP_STEPS,
         None => 10,

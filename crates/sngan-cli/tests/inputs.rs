@@ -425,6 +425,22 @@ fn strict_sn_trains_and_samples_honour_seed_truncation_and_classes() {
     assert_eq!(a, b, "the same seed gives the same samples");
     assert_ne!(a.pixels, c.pixels, "another seed, other samples");
     assert_eq!(a.view().shape(), [20, 32, 32, 1]);
+    // The quick-start samples with batch statistics; `--bn-statistics` overrides the config.
+    let batch = sample(
+        "3",
+        "batch.npz",
+        &["--truncation", "0.5", "--bn-statistics", "batch"],
+    );
+    let running = sample(
+        "3",
+        "running.npz",
+        &["--truncation", "0.5", "--bn-statistics", "running"],
+    );
+    assert_eq!(batch, a, "batch statistics are the run's own setting");
+    assert_ne!(
+        running.pixels, a.pixels,
+        "the running averages give other images"
+    );
     let seven = sample("3", "d.npz", &["--class", "7"]);
     assert!(
         seven.labels.iter().all(|l| *l == Some(7)),
@@ -436,6 +452,11 @@ fn strict_sn_trains_and_samples_honour_seed_truncation_and_classes() {
         &sngan(&["sample", "--run", "run", "--truncation", "0"], &dir),
         2,
         "--truncation = 0: a threshold of at least 0.001",
+    );
+    refused(
+        &sngan(&["sample", "--run", "run", "--bn-statistics", "mean"], &dir),
+        2,
+        "'mean': running or batch",
     );
     refused(
         &sngan(&["sample", "--run", "run", "--class", "10"], &dir),

@@ -21,7 +21,7 @@ use crate::error::{TrainError, io};
 use crate::gan::{Gan, StepStats};
 use crate::grid::save_grid;
 use crate::parallel::DataParallel;
-use crate::sample::{SampleSpec, generate};
+use crate::sample::{BnStatistics, SampleSpec, generate};
 
 /// A run directory: its checked config and its newest checkpoint that verifies.
 #[derive(Clone, Debug)]
@@ -154,6 +154,13 @@ impl Run {
             })?;
         let g = checkpoint.generator(&self.config.generator, device)?;
         Ok((g, checkpoint.step()))
+    }
+
+    /// The same run, sampling with `statistics` instead of its config's `sample_statistics`
+    /// (`sngan sample --bn-statistics`); the config on disk is not changed.
+    pub fn with_sample_statistics(mut self, statistics: BnStatistics) -> Self {
+        self.config.sample_statistics = statistics;
+        self
     }
 
     /// Draws `spec` from the checkpoint's generator.
