@@ -82,7 +82,7 @@ impl Scorer {
 
 /// The newest report of a run's MNIST scorer, with the G step it scored. A run's closing report
 /// ([`MnistMemo::report`]) reuses it when training ended on a scored step, instead of scoring
-/// the same networks again (about 5 s for the quick-start).
+/// the same networks again (4-5 s for the quick-start).
 #[derive(Clone, Default)]
 pub struct MnistMemo(Arc<Mutex<Option<(usize, MnistReport)>>>);
 
