@@ -302,9 +302,13 @@ fn batch_norm_matches_flex_in_training_and_eval() {
 
 #[test]
 fn self_attention_matches_flex() {
+    // DEEP, not TIGHT: the gradient of `sigma` is a sum over all 512 outputs whose terms
+    // largely cancel (it is 4.3e-2 while the outputs reach 1.3), so the order of the reduction
+    // alone moves it by ~1e-5 of itself: 1.46e-5 on lavapipe in one CI run of three on the same
+    // code, while every other value stayed below 2e-6.
     layer_case(
         "self_attention",
-        TIGHT,
+        DEEP,
         |d| {
             let mut attention = SelfAttentionConfig::new(16)
                 .with_sn(Some(SpectralNormConfig::new()))
