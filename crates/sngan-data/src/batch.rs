@@ -284,6 +284,11 @@ impl Sampler {
 /// An endless stream of full batches for GAN training, decoded on a background thread with
 /// rayon, `prefetch` batches ahead. Iterating yields `Ok(batch)` forever, or one `Err` (the
 /// first unreadable image) after which the stream ends.
+///
+/// The decoding runs on a rayon pool of the loader's own (one thread per core), never on the
+/// global pool: a consumer that waits for a batch inside a job of the global pool (the training
+/// iteration does on flex) could otherwise be that job's thread while it idles inside a join
+/// of the decoding, and the batch it waits for would need that join to finish: a deadlock.
 pub struct GanLoader {
     rx: Receiver<Result<HostBatch>>,
     device: Device,
@@ -319,9 +324,13 @@ impl GanLoader {
             });
         }
         let (tx, rx) = sync_channel(config.prefetch.max(1));
+        let pool = rayon::ThreadPoolBuilder::new()
+            .thread_name(|i| format!("sngan-data-{i}"))
+            .build()
+            .map_err(|e| crate::error::io("GAN loader threads")(std::io::Error::other(e)))?;
         let worker = std::thread::Builder::new()
             .name("sngan-data-loader".into())
-            .spawn(move || produce(source, sampler, tx))
+            .spawn(move || produce(source, sampler, &pool, tx))
             .map_err(crate::error::io("GAN loader thread"))?;
         Ok(Self {
             rx,
@@ -360,10 +369,15 @@ impl GanLoader {
     }
 }
 
-fn produce(source: Arc<dyn ImageSource>, mut sampler: Sampler, tx: SyncSender<Result<HostBatch>>) {
+fn produce(
+    source: Arc<dyn ImageSource>,
+    mut sampler: Sampler,
+    pool: &rayon::ThreadPool,
+    tx: SyncSender<Result<HostBatch>>,
+) {
     loop {
         let (indices, flips) = sampler.next_batch();
-        let batch = host_batch(source.as_ref(), &indices, &flips);
+        let batch = pool.install(|| host_batch(source.as_ref(), &indices, &flips));
         let failed = batch.is_err();
         if tx.send(batch).is_err() || failed {
             return;

@@ -166,9 +166,11 @@ impl Gan {
         // flex splits each kernel over rayon's threads. Called from a thread outside the
         // pool, every split wakes the workers and sleeps until they finish; called on one of
         // the pool's threads, the caller runs the first part itself and wakes one worker
-        // (on 2 cores the quick-start iteration 8-11 % faster, BENCHMARKS.md). Only with a
-        // second worker, which keeps the loader's parallel decoding going while this one
-        // waits for a batch, and on one device (data-parallel ranks run on threads of their own).
+        // (on 2 cores the quick-start iteration 8-11 % faster, BENCHMARKS.md). Only where
+        // kernels split (a second worker) and on one device (data-parallel ranks run on threads
+        // of their own). `real` may wait here for the loader, whose decoding therefore runs on
+        // a pool of its own (`GanLoader`): on this one, the wait could sit above a join of the
+        // decoding on the same thread and never end.
         #[cfg(feature = "flex")]
         if self.peers.is_empty()
             && rayon::current_num_threads() > 1

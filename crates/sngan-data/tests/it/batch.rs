@@ -249,3 +249,25 @@ fn normalisation_is_bit_identical_to_torchvision() {
         assert_eq!(to_unit_range(x).to_bits(), bits, "x = {x}");
     }
 }
+
+#[test]
+fn a_consumer_waiting_inside_rayons_pool_never_waits_on_its_own_loader() {
+    // The training iteration runs as a job of rayon's global pool (on flex) and waits there for
+    // batches. A pool thread idling inside a join of the loader's decoding may pick that job
+    // up; the batch it then waits for needs the join beneath it to finish, so the decoding must
+    // not run on the same pool (a deadlock seen once in about 200 `sngan train` starts).
+    let device = Device::flex();
+    let src: Arc<dyn ImageSource> = Arc::new(images(256));
+    let cfg = LoaderConfig::new(256).with_prefetch(1);
+    let mut loader = GanLoader::new(src, cfg, &device).expect("loader");
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for _ in 0..2_000 {
+            rayon::scope(|_| loader.next_batch().expect("a batch").expect("decoded"));
+        }
+        done.send(()).expect("the test waits");
+    });
+    finished
+        .recv_timeout(std::time::Duration::from_secs(120))
+        .expect("2,000 batches taken inside the pool within 120 s (no deadlock)");
+}
