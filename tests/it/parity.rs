@@ -42,7 +42,7 @@ use sngan::models::blocks::batch_norm::{
     BatchNormConfig, CondBatchNormConfig, Condition, Conditioning,
 };
 use sngan::models::named_tensors;
-use sngan::models::std_cnn::{StdCnnDiscriminatorConfig, StdCnnGeneratorConfig};
+use sngan::models::std_cnn::{ClassInput, StdCnnDiscriminatorConfig, StdCnnGeneratorConfig};
 use sngan::models::{DiscriminatorConfig, GeneratorConfig};
 use sngan::spectral::{SnConv2dConfig, SnEmbeddingConfig, SnLinearConfig, SpectralNormConfig};
 use sngan::train::{
@@ -330,13 +330,16 @@ fn self_attention_matches_flex() {
 
 /// The quick-start at the smallest size that keeps its layers: width 2, 16x16 images, batches
 /// of 2 (every layer, loss and Adam as configured), with an EMA of G (0.99) so that its update
-/// is checked too.
+/// is checked too. G keeps class-conditional BN, every other conditional preset's class input
+/// (the quick-start's one-hot input is a concatenation before the dense layer).
 fn tiny_quickstart() -> TrainConfig {
     let mut config = experiments::mnist_quickstart().with_ema(Some(EmaConfig::new(0.99, 0)));
     if let GeneratorConfig::StdCnn(g) = &config.generator {
         config.generator = GeneratorConfig::StdCnn(StdCnnGeneratorConfig {
             bottom: 2,
-            ..g.clone().with_width(2)
+            ..g.clone()
+                .with_width(2)
+                .with_class_input(ClassInput::BatchNorm)
         });
     }
     if let DiscriminatorConfig::StdCnn(d) = &config.discriminator {

@@ -28,6 +28,19 @@ pub enum DenseNorm {
     Channels,
 }
 
+/// How a conditional [`StdCnnGenerator`] takes its class.
+#[derive(Config, Debug, PartialEq, Eq)]
+pub enum ClassInput {
+    /// Conditional BN in every deconv block: a gain and bias per class (koshian2/SNGAN,
+    /// StudioGAN's cBN).
+    BatchNorm,
+    /// A one-hot label concatenated to `z` before the dense layer, and plain BN in the blocks
+    /// (Mirza & Osindero's cGAN input conditioning): class and style share one path. On the
+    /// MNIST quick-start it kept far more writing styles per class than conditional BN (issue
+    /// #12: recall 0.27-0.29 against 0.06-0.17 over three seeds).
+    Concat,
+}
+
 /// Configuration of a [`StdCnnGenerator`].
 #[derive(Config, Debug)]
 pub struct StdCnnGeneratorConfig {
@@ -42,6 +55,9 @@ pub struct StdCnnGeneratorConfig {
     /// Classes for conditional BN in the deconv blocks (koshian2/SNGAN); `None` unconditional.
     #[config(default = "None")]
     pub n_classes: Option<usize>,
+    /// How the class enters (without `n_classes`, neither takes one).
+    #[config(default = "ClassInput::BatchNorm")]
+    pub class_input: ClassInput,
     /// Weight initialisation.
     #[config(default = "WeightInit::Normal02")]
     pub init: WeightInit,
@@ -73,6 +89,8 @@ pub struct StdCnnGenerator {
     pub bottom: usize,
     /// Maps out of the dense layer (`8w`).
     pub channels: usize,
+    /// Classes one-hot concatenated to `z` ([`ClassInput::Concat`]); 0 otherwise.
+    pub concat_classes: usize,
 }
 
 impl StdCnnGeneratorConfig {
@@ -95,8 +113,15 @@ impl StdCnnGeneratorConfig {
         let w = self.width;
         let widths = [8 * w, 4 * w, 2 * w, w];
         let features = widths[0] * self.bottom * self.bottom;
-        let conditioning = self.n_classes.map(Conditioning::ClassEmbedding);
-        let linear = SnLinearConfig::new(self.z_dim, features).with_sn(None);
+        let concat_classes = match self.class_input {
+            ClassInput::Concat => self.n_classes.unwrap_or(0),
+            ClassInput::BatchNorm => 0,
+        };
+        let conditioning = match self.class_input {
+            ClassInput::BatchNorm => self.n_classes.map(Conditioning::ClassEmbedding),
+            ClassInput::Concat => None,
+        };
+        let linear = SnLinearConfig::new(self.z_dim + concat_classes, features).with_sn(None);
         let deconv = |c_in, c_out| {
             let config = SnConvTranspose2dConfig::new([c_in, c_out], [4, 4])
                 .with_stride([2, 2])
@@ -123,6 +148,7 @@ impl StdCnnGeneratorConfig {
             conv_out: self.init.conv(conv_out, LayerKind::Conv, device),
             bottom: self.bottom,
             channels: widths[0],
+            concat_classes,
         }
     }
 }
@@ -134,6 +160,14 @@ impl StdCnnGenerator {
     pub fn forward(&self, z: Tensor<2>, y: Option<Tensor<1, Int>>) -> Tensor<4> {
         let [batch, _] = z.dims();
         let (c, m) = (self.channels, self.bottom);
+        // [z, one_hot(y)]: `[batch, z_dim + classes]`, in z's precision (bf16/f16 runs).
+        let (z, y) = match (y, self.concat_classes) {
+            (Some(y), k) if k > 0 => {
+                let one_hot = y.one_hot::<2>(k).float().cast(z.dtype());
+                (Tensor::cat(vec![z, one_hot], 1), None)
+            }
+            (y, _) => (z, y),
+        };
         let h = self.linear0.forward(z);
         let mut h = match &self.bn0 {
             Some(bn) if self.bn0_over_features => relu(bn.forward(h)).reshape([batch, c, m, m]),

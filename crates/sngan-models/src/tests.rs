@@ -7,7 +7,9 @@ use burn::tensor::Distribution;
 
 use crate::blocks::resblock::HiddenChannels;
 use crate::resnet::{ResNetDiscriminatorConfig, ResNetGeneratorConfig};
-use crate::std_cnn::{DenseNorm, StdCnnDiscriminatorConfig, StdCnnGeneratorConfig, StdCnnLayout};
+use crate::std_cnn::{
+    ClassInput, DenseNorm, StdCnnDiscriminatorConfig, StdCnnGeneratorConfig, StdCnnLayout,
+};
 use crate::*;
 
 fn device() -> Device {
@@ -405,5 +407,45 @@ fn tangent_pass_is_the_input_gradient_along_the_direction() {
     assert!(
         checked >= 8,
         "attention-free discriminators checked: {checked}"
+    );
+}
+
+/// `ClassInput::Concat`: the dense layer reads `[z, one_hot(y)]` (10 more inputs, no class
+/// embeddings in the BNs), the class changes the image, and without classes it is the
+/// unconditional generator.
+#[test]
+fn concatenated_classes_feed_the_dense_layer_and_need_classes() {
+    let device = device();
+    device.seed(3);
+    let config = StdCnnGeneratorConfig::new(4)
+        .with_width(4)
+        .with_image_channels(1)
+        .with_n_classes(Some(10));
+    let concat = config.clone().with_class_input(ClassInput::Concat);
+    concat.validate().expect("a conditional concat generator");
+    let (g_bn, g_cat) = (config.init(&device), concat.init(&device));
+    let features = 32 * 4 * 4;
+    let embeddings: usize = [16, 8, 4].iter().map(|c| 2 * 10 * c).sum();
+    assert_eq!(
+        g_cat.num_params(),
+        g_bn.num_params() - embeddings
+            + 10 * features
+            + [16, 8, 4].iter().map(|c| 2 * c).sum::<usize>(),
+        "one-hot inputs in, class embeddings out (plain BNs keep a gain and bias)"
+    );
+    let z = Tensor::<2>::random([1, 128], Distribution::Normal(0.0, 1.0), &device);
+    let image = |y: i64| {
+        g_cat
+            .forward(z.clone(), Some(Tensor::<1, Int>::from_ints([y], &device)))
+            .into_data()
+    };
+    assert_ne!(image(0), image(1), "the class changes the image");
+    let plain = config.with_n_classes(None);
+    let plain_concat = plain.clone().with_class_input(ClassInput::Concat);
+    plain_concat.validate().expect("no classes, no class input");
+    assert_eq!(
+        plain_concat.init(&device).num_params(),
+        plain.init(&device).num_params(),
+        "without classes, Concat is the unconditional generator"
     );
 }

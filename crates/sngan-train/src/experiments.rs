@@ -3,7 +3,9 @@
 
 use sngan_data::CelebaCrop;
 use sngan_models::resnet::{ResNetDiscriminatorConfig, ResNetGeneratorConfig};
-use sngan_models::std_cnn::{DenseNorm, StdCnnDiscriminatorConfig, StdCnnGeneratorConfig};
+use sngan_models::std_cnn::{
+    ClassInput, DenseNorm, StdCnnDiscriminatorConfig, StdCnnGeneratorConfig,
+};
 use sngan_models::{DiscriminatorConfig, GeneratorConfig, Preset, presets};
 use sngan_spectral::{SigmaMode, SpectralNormConfig};
 
@@ -21,11 +23,17 @@ pub fn mnist_quickstart() -> TrainConfig {
     let generator = StdCnnGeneratorConfig::new(4)
         .with_width(8)
         .with_n_classes(Some(10))
+        .with_class_input(ClassInput::Concat)
         .with_image_channels(1);
     let discriminator = StdCnnDiscriminatorConfig::new(32)
         .with_width(8)
         .with_n_classes(Some(10))
         .with_image_channels(1);
+    // G takes the class as a one-hot input beside z, with plain BN (`ClassInput::Concat`):
+    // with conditional BN in every block (as below, before) the class outweighed the latent
+    // and each class kept few writing styles. Seeds 0-2: recall 0.289, 0.265, 0.288 (was
+    // 0.074, 0.056, 0.169), FID 72, 66, 65 (97, 91, 78), coverage 0.63, 0.64, 0.65 (0.48,
+    // 0.46, 0.58), 99.0, 99.0, 98.0 % as asked, at the same speed.
     // n_dis = 1, equal Adam rates 4e-4 (0.5, 0.999) for both nets, batches of 32, 3,600 steps,
     // both rates decayed linearly to 0 from step 1,200 (SNGAN's schedule), an EMA of G (0.999)
     // from step 1,200: found by measurement (issue #12's sweep, scores on 10,000 samples at the
