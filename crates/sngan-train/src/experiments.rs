@@ -17,8 +17,9 @@ use crate::penalty::GradientPenaltyConfig;
 use crate::sample::BnStatistics;
 
 /// The quick-start: a narrow conditional SNGAN standard CNN (base width 8 instead of the paper's
-/// 64; class-conditional BN in G, projection in D) on the 10,000-image MNIST test split resized to
-/// 32x32, hinge loss, one D step per G step, sized to finish in a few minutes on a laptop CPU.
+/// 64; the class as a one-hot input to G, projection in D, MSGAN's mode seeking) on the
+/// 10,000-image MNIST test split resized to 32x32, hinge loss, one D step per G step, sized to
+/// finish in a few minutes on a laptop CPU.
 pub fn mnist_quickstart() -> TrainConfig {
     let generator = StdCnnGeneratorConfig::new(4)
         .with_width(8)
@@ -29,45 +30,30 @@ pub fn mnist_quickstart() -> TrainConfig {
         .with_width(8)
         .with_n_classes(Some(10))
         .with_image_channels(1);
-    // G takes the class as a one-hot input beside z, with plain BN (`ClassInput::Concat`):
-    // with conditional BN in every block (as below, before) the class outweighed the latent
-    // and each class kept few writing styles. Seeds 0-2: recall 0.289, 0.265, 0.288 (was
-    // 0.074, 0.056, 0.169), FID 72, 66, 65 (97, 91, 78), coverage 0.63, 0.64, 0.65 (0.48,
-    // 0.46, 0.58), 99.0, 99.0, 98.0 % as asked, at the same speed.
-    // n_dis = 1, equal Adam rates 4e-4 (0.5, 0.999) for both nets, batches of 32, 3,600 steps,
-    // both rates decayed linearly to 0 from step 1,200 (SNGAN's schedule), an EMA of G (0.999)
-    // from step 1,200: found by measurement (issue #12's sweep, scores on 10,000 samples at the
-    // last step). The EMA over the decay took seeds 0-2 from FID 175, 129, 128 to 112, 122, 99
-    // and coverage from 0.27, 0.45, 0.44 to 0.43, 0.43, 0.54 at 98-99% as asked. G at 5x D's
-    // rate with an EMA, as this preset had before, reaches 99% class accuracy in 1,200 steps by
-    // collapsing to one digit per class (FID 421-496). Equal rates vary the writing within each
-    // class but oscillate: without the decay the score swings between checkpoints; an EMA of G
-    // lags behind instead; the decay settles it. At 2e-4 the classes emerge only after step
-    // 1,200 (~20% as asked there; seeds 0-2 end at FID 242, 253, 147); 4e-4 has ~90% by then
-    // and ends at 175, 129, 128. MSGAN's mode seeking (`mode_seeking`) at 0.05 helped seed 0
-    // (FID 122) but not seed 2 (151); at 0.1 and above the latent outweighs the class. Steps,
-    // not widths, set the pace: width 12 or 16, or D at 16, ends worse in the same wall time,
-    // and batch 32 scores as batch 64 at the same step, at half the cost. The EMA samples with
-    // batch statistics: its running averages are averages of G's, which lag the averaged weights
-    // (seeds 0, 1, 2: FID 110, 102, 93 -> 97, 91, 78; recall 0.056, 0.040, 0.131 -> 0.074,
-    // 0.056, 0.169; coverage 0.46, 0.43, 0.55 -> 0.48, 0.46, 0.58). Batch 16 (7,200 steps),
-    // Adam betas (0, 0.9) and a minibatch-stddev map in D (groups of 4) all ended worse on seed 0
-    // (FID 172, 154, 158; recall 0.009, 0.042, 0.024). Seed to seed, recall varies as much as
-    // between most settings; over seeds 0-2 (this preset: recall 0.074, 0.056, 0.169):
-    // - G width 12 (D 8): 0.190, 0.188, 0.084, FID 72, 68, 80, but ~10 % more time per step,
-    //   over 4 minutes (4:03 idle); G 12 with D 6, as fast as this preset: 0.193, 0.010, 0.101;
-    //   G 10: seed 0 0.029; G 16: seed 0 0.153 and slower still.
-    // - A ResNet G (channels 16, 16, 16, 16; D unchanged): 0.231, 0.251, 0.304, FID 80, 89, 70,
-    //   98.5-99.3 % as asked, the best found, but at ~360 images/s against ~570: 5.5 minutes. Cut
-    //   to 2,700 steps to fit, it ends worse (seed 0: 0.196, FID 106).
-    // - With G width 12, seed 0: mode seeking 0.05 recall 0.149; EMA decay 0.99 0.146 (FID 111);
-    //   G at 2e-4 with D at 4e-4 ends at 88 % as asked (FID 263).
-    // - Seed 0, all else as this preset: D width 16, 0.164 (FID 100, 97.2 % as asked) at half
-    //   the speed; the 60,000-image train split, 0.026 (FID 118); BN + ReLU on G's dense output
-    //   (`DenseNorm::Features`), 0.001 (FID 238); decay and EMA from step 2,400, 0.077 (FID 99);
-    //   G batches of 64, 0.002 (FID 218); of 16, 0.108 but FID 207 and 94.5 % as asked. The
-    //   ResNet G above with BigGAN's shared embedding and hierarchical z (`shared_dim` 128):
-    //   0.084 (FID 79, 99.9 % as asked: the class outweighs the latent) and slower.
+    // The recipe, found by measurement (issue #12's sweeps; the MNIST yardstick on 10,000 EMA
+    // samples at the last step, recall's real-data floor 0.615):
+    // - G takes the class as a one-hot input beside z, with plain BN (`ClassInput::Concat`).
+    //   With class-conditional BN in every block the class outweighed the latent and each class
+    //   kept few writing styles (seeds 0-2, before mode seeking: recall 0.074, 0.056, 0.169
+    //   with conditional BN, 0.289, 0.265, 0.288 with the one-hot, same speed).
+    // - MSGAN's mode seeking at 0.75 (`mode_seeking`): two samples of a class pushed apart in
+    //   proportion to their latents' distance. Seeds 0-2: recall 0.508, 0.461, 0.511, FID 59,
+    //   69, 55, 96.3, 95.2, 95.6 % as asked, coverage 0.73, 0.66, 0.69, precision 0.90-0.91.
+    //   At 0.5: recall 0.446, 0.458, 0.411 (96.0-96.6 % as asked); at 1.0 (seed 0): 0.496 at
+    //   94.3 % as asked, precision 0.88.
+    // - Equal Adam rates 4e-4 (0.5, 0.999), n_dis = 1, batches of 32, 3,600 steps, no decay:
+    //   SNGAN's linear decay (from step 1,200, as before) sharpens the digits but narrows them
+    //   (seed 0 without mode seeking: recall 0.289, FID 72 with it; 0.320, FID 56 without).
+    // - An EMA of G (0.999) from step 1,200 that samples with batch statistics: its running
+    //   averages are averages of G's, which lag the averaged weights (with conditional BN, seeds
+    //   0-2: FID 110, 102, 93 -> 97, 91, 78). EMA 0.9999 lags too far (seed 0: FID 142).
+    // Tried and not kept, seed 0 unless named: Adam beta1 0 (with mode seeking 0.75, seed 2
+    // ends at 94.0 % as asked and the grids show blotches; without, recall 0.334); n_dis 2 over
+    // 2,400 G steps in the same time (recall 0.378, or 0.360 with beta1 0); G at 5x D's rate
+    // (collapse to one digit per class, FID 421-496); Adam 2e-4 (classes emerge after step
+    // 1,200); with conditional BN: G width 10, 12, 16, D width 16, a ResNet G at 16 channels
+    // (recall 0.23-0.30, 5.5 minutes), BigGAN's hierarchical z, the train split, BN on G's dense
+    // output, batch 16 or 64, a minibatch-stddev map in D: all slower or lower in recall.
     let adam = AdamSettings::new(4e-4, 0.5, 0.999);
     TrainConfig::new(
         "mnist_quickstart".into(),
@@ -82,9 +68,9 @@ pub fn mnist_quickstart() -> TrainConfig {
     )
     .with_loss(Loss::Hinge)
     .with_n_dis(1)
-    .with_lr_decay_start(Some(1200))
     .with_batch_size(32)
     .with_g_batch_size(32)
+    .with_mode_seeking(Some(0.75))
     .with_log_every(100)
     .with_sample_every(600)
     .with_checkpoint_every(1200)
