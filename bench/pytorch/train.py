@@ -68,18 +68,22 @@ class CondBN(nn.Module):
 
 class Generator(nn.Module):
     """SNGAN standard CNN G: dense -> 4x4x8w, three 4x4 stride-2 deconvs with (conditional) BN
-    and ReLU, 3x3 conv to the image, tanh."""
+    and ReLU, 3x3 conv to the image, tanh. `concat`: the class as a one-hot beside z and plain
+    BN (`ClassInput::Concat`)."""
 
-    def __init__(self, w, channels, classes, z_dim=128, bottom=4):
+    def __init__(self, w, channels, classes, z_dim=128, bottom=4, concat=False):
         super().__init__()
         self.shape = (8 * w, bottom, bottom)
-        self.linear0 = nn.Linear(z_dim, 8 * w * bottom * bottom)
+        self.concat = classes if concat else 0
+        self.linear0 = nn.Linear(z_dim + self.concat, 8 * w * bottom * bottom)
         widths = [8 * w, 4 * w, 2 * w, w]
         self.deconvs = nn.ModuleList(nn.ConvTranspose2d(a, b, 4, 2, 1) for a, b in zip(widths, widths[1:]))
-        self.bns = nn.ModuleList(CondBN(c, classes) for c in widths[1:])
+        self.bns = nn.ModuleList(CondBN(c, None if concat else classes) for c in widths[1:])
         self.conv_out = nn.Conv2d(w, channels, 3, padding=1)
 
     def forward(self, z, y):
+        if self.concat:
+            z, y = torch.cat([z, F.one_hot(y, self.concat).to(z.dtype)], 1), None
         h = self.linear0(z).view(-1, *self.shape)
         for deconv, bn in zip(self.deconvs, self.bns):
             h = F.relu(bn(deconv(h), y))
@@ -247,7 +251,7 @@ def parameters(module):
 
 def bench(name, g, d, *, z_dim=128, classes=None, channels=3, size=32, loss="hinge", lr=(2e-4, 2e-4),
           betas=(0.0, 0.9), adam_eps=1e-8, n_dis=5, batch=64, g_batch=128, ema_decay=None, rounds=5,
-          published=None):
+          published=None, mode_seeking=None):
     """Times one iteration of G and D as `Gan::iteration` runs it (crates/sngan-train/src/gan.rs)."""
     if args.only not in name:
         return
@@ -278,8 +282,16 @@ def bench(name, g, d, *, z_dim=128, classes=None, channels=3, size=32, loss="hin
             opt_d.step()
         d.requires_grad_(False)
         opt_g.zero_grad(set_to_none=True)
-        y = classes_of(g_batch)
-        loss = loss_g(d(g(torch.randn(g_batch, z_dim, device=DEVICE), y), y))
+        z = torch.randn(g_batch, z_dim, device=DEVICE)
+        if mode_seeking:
+            # MSGAN (crates/sngan-train/src/gan.rs): rows 2i and 2i + 1 share a class.
+            y = classes_of(g_batch // 2).repeat_interleave(2)
+            fake = g(z, y)
+            gap = lambda t: (t[0::2] - t[1::2]).abs().mean()
+            loss = loss_g(d(fake, y)) + mode_seeking / (gap(fake) / gap(z) + 1e-5)
+        else:
+            y = classes_of(g_batch)
+            loss = loss_g(d(g(z, y), y))
         loss.item()
         loss.backward()
         opt_g.step()
@@ -305,8 +317,9 @@ def bench(name, g, d, *, z_dim=128, classes=None, channels=3, size=32, loss="hin
 
 
 def quickstart(rounds):
-    bench("quickstart", Generator(8, 1, 10), Discriminator(8, 1, 10), classes=10, channels=1,
-          betas=(0.5, 0.999), n_dis=1, batch=32, g_batch=32, ema_decay=0.999, rounds=rounds)
+    bench("quickstart", Generator(8, 1, 10, concat=True), Discriminator(8, 1, 10), classes=10, channels=1,
+          lr=(4e-4, 4e-4), betas=(0.5, 0.999), n_dis=1, batch=32, g_batch=32, ema_decay=0.999, rounds=rounds,
+          mode_seeking=0.75)
 
 
 def sngan_cifar10_resnet(rounds=5):

@@ -39,8 +39,8 @@ pub fn mnist_quickstart() -> TrainConfig {
     // - MSGAN's mode seeking at 0.75 (`mode_seeking`): two samples of a class pushed apart in
     //   proportion to their latents' distance. Seeds 0-2: recall 0.508, 0.461, 0.511, FID 59,
     //   69, 55, 96.3, 95.2, 95.6 % as asked, coverage 0.73, 0.66, 0.69, precision 0.90-0.91.
-    //   At 0.5: recall 0.446, 0.458, 0.411 (96.0-96.6 % as asked); at 1.0 (seed 0): 0.496 at
-    //   94.3 % as asked, precision 0.88.
+    //   At 0.5: recall 0.446, 0.458, 0.411 (96.0-96.6 % as asked); at 0.6: 0.514, 0.446,
+    //   0.458 (96.8, 96.4, 95.05 %); at 1.0 (seed 0): 0.496 at 94.3 %, precision 0.88.
     // - Equal Adam rates 4e-4 (0.5, 0.999), n_dis = 1, batches of 32, 3,600 steps, no decay:
     //   SNGAN's linear decay (from step 1,200, as before) sharpens the digits but narrows them
     //   (seed 0 without mode seeking: recall 0.289, FID 72 with it; 0.320, FID 56 without).
