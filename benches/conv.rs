@@ -49,7 +49,7 @@ const fn case(
 }
 
 /// The same list, in the same order, as bench/pytorch/conv.py's.
-const CASES: [Case; 9] = [
+const CASES: [Case; 14] = [
     // The headline: a 3x3 conv at 128 channels, 32x32, batch 64 (ResNet-32's D).
     case("c3_128_32", false, [64, 128, 128, 32], [3, 1, 1]),
     // Standard CNN D, full width, batch 64.
@@ -57,21 +57,32 @@ const CASES: [Case; 9] = [
     case("c4s2_64_32", false, [64, 64, 64, 32], [4, 2, 1]),
     case("c3_128to256_8", false, [64, 128, 256, 8], [3, 1, 1]),
     case("c4s2_256_8", false, [64, 256, 256, 8], [4, 2, 1]),
+    case("c3_64to128_16", false, [64, 64, 128, 16], [3, 1, 1]),
+    case("c4s2_128_16", false, [64, 128, 128, 16], [4, 2, 1]),
+    case("c3_256to512_4", false, [64, 256, 512, 4], [3, 1, 1]),
     // ResNet-32's G at 256 channels (batch 128) and its 1x1 shortcut.
     case("c3_256_16", false, [128, 256, 256, 16], [3, 1, 1]),
     case("c1_256_16", false, [128, 256, 256, 16], [1, 1, 0]),
     // Standard CNN G, full width, batch 64: the 4x4 stride-2 deconvolutions.
     case("t4s2_512to256_4", true, [64, 512, 256, 4], [4, 2, 1]),
+    case("t4s2_256to128_8", true, [64, 256, 128, 8], [4, 2, 1]),
     case("t4s2_128to64_16", true, [64, 128, 64, 16], [4, 2, 1]),
+    // Its last layer, to RGB.
+    case("c3_64to3_32", false, [64, 64, 3, 32], [3, 1, 1]),
 ];
 
 const ROUNDS: usize = 5;
 
 fn main() {
+    // `cargo bench --bench conv -- NAME` runs only the cases whose name contains NAME.
+    let only = std::env::args().skip(1).find(|a| !a.starts_with('-'));
     let device = sngan::default_device();
     let grad_device = device.clone().autodiff();
     device.seed(0);
     for c in &CASES {
+        if only.as_ref().is_some_and(|o| !c.name.contains(o.as_str())) {
+            continue;
+        }
         let normal = Distribution::Normal(0.0, 1.0);
         let x = Tensor::<4>::random([c.batch, c.c_in, c.size, c.size], normal, &device);
         let w_shape = match c.transposed {

@@ -4,6 +4,7 @@ CPU, threads = SNGAN_THREADS or all cores.
 Prints `bench: <key> <ms>` lines for `cargo xtask bench conv`."""
 import os
 import statistics
+import sys
 import time
 
 import torch
@@ -20,10 +21,15 @@ CASES = [
     ("c4s2_64_32", False, [64, 64, 64, 32], [4, 2, 1]),
     ("c3_128to256_8", False, [64, 128, 256, 8], [3, 1, 1]),
     ("c4s2_256_8", False, [64, 256, 256, 8], [4, 2, 1]),
+    ("c3_64to128_16", False, [64, 64, 128, 16], [3, 1, 1]),
+    ("c4s2_128_16", False, [64, 128, 128, 16], [4, 2, 1]),
+    ("c3_256to512_4", False, [64, 256, 512, 4], [3, 1, 1]),
     ("c3_256_16", False, [128, 256, 256, 16], [3, 1, 1]),
     ("c1_256_16", False, [128, 256, 256, 16], [1, 1, 0]),
     ("t4s2_512to256_4", True, [64, 512, 256, 4], [4, 2, 1]),
+    ("t4s2_256to128_8", True, [64, 256, 128, 8], [4, 2, 1]),
     ("t4s2_128to64_16", True, [64, 128, 64, 16], [4, 2, 1]),
+    ("c3_64to3_32", False, [64, 64, 3, 32], [3, 1, 1]),
 ]
 
 
@@ -33,7 +39,10 @@ def timed(f):
     f()
     return (time.perf_counter() - start) * 1e3, (time.process_time() - start_cpu) * 1e3
 
+ONLY = sys.argv[1] if len(sys.argv) > 1 else ""  # run only the cases whose name contains it
 for name, transposed, (batch, c_in, c_out, size), (k, stride, padding) in CASES:
+    if ONLY not in name:
+        continue
     x = torch.randn(batch, c_in, size, size)
     w = torch.randn(*((c_in, c_out) if transposed else (c_out, c_in)), k, k)
     b = torch.randn(c_out)

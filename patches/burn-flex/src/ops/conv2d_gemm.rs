@@ -367,6 +367,11 @@ impl<T> Mat<T> {
 /// `dst[m, n] = lhs[m, k] · rhs[k, n]`, or `dst += ...` with `accumulate`; `dst` has unit
 /// column stride.
 ///
+/// f32 and f64 on x86-64 go through `private-gemm-x86` (the kernels `faer` uses), whose
+/// AVX-512 / AVX2 microkernels keep a larger register tile than the `gemm` crate's and ran
+/// the zoo's products 1.1-1.8x faster, one thread each (`BENCHMARKS.md`); the rest through
+/// the `gemm` crate.
+///
 /// # Safety
 /// Every operand must be valid for its extent and `dst` must not alias the others.
 #[allow(clippy::too_many_arguments)]
@@ -383,15 +388,26 @@ pub(super) unsafe fn matmul<T: Elem>(
         return;
     }
     #[cfg(feature = "rayon")]
-    let parallelism = if threads && m * n * k >= PARALLEL_GEMM_WORK {
-        gemm::Parallelism::Rayon(0)
-    } else {
-        gemm::Parallelism::None
+    let threads = match threads && m * n * k >= PARALLEL_GEMM_WORK {
+        true => rayon::current_num_threads(),
+        false => 1,
     };
     #[cfg(not(feature = "rayon"))]
-    let parallelism = {
+    let threads = {
         let _ = threads;
-        gemm::Parallelism::None
+        1
+    };
+    // SAFETY: the caller's contract.
+    #[cfg(all(target_arch = "x86_64", feature = "std"))]
+    if unsafe { x86_matmul([m, n, k], dst, dst_rs, accumulate, lhs, rhs, threads) } {
+        return;
+    }
+    let parallelism = match threads {
+        1 => gemm::Parallelism::None,
+        #[cfg(feature = "rayon")]
+        t => gemm::Parallelism::Rayon(t),
+        #[cfg(not(feature = "rayon"))]
+        _ => gemm::Parallelism::None,
     };
     let one = T::one();
     unsafe {
@@ -417,6 +433,75 @@ pub(super) unsafe fn matmul<T: Elem>(
             parallelism,
         );
     }
+}
+
+/// [`matmul`] through `private-gemm-x86` on `threads` threads; false (nothing done) for
+/// another element type or a CPU without AVX2 and FMA.
+///
+/// # Safety
+/// As [`matmul`].
+#[cfg(all(target_arch = "x86_64", feature = "std"))]
+#[allow(clippy::too_many_arguments)]
+unsafe fn x86_matmul<T: Elem>(
+    [m, n, k]: [usize; 3],
+    dst: *mut T,
+    dst_rs: usize,
+    accumulate: bool,
+    lhs: Mat<T>,
+    rhs: Mat<T>,
+    threads: usize,
+) -> bool {
+    use core::any::TypeId;
+    use private_gemm_x86 as x86;
+    let dtype = match TypeId::of::<T>() {
+        t if t == TypeId::of::<f32>() => x86::DType::F32,
+        t if t == TypeId::of::<f64>() => x86::DType::F64,
+        _ => return false,
+    };
+    let instr = if std::arch::is_x86_feature_detected!("avx512f") {
+        x86::InstrSet::Avx512
+    } else if std::arch::is_x86_feature_detected!("avx2")
+        && std::arch::is_x86_feature_detected!("fma")
+    {
+        x86::InstrSet::Avx256
+    } else {
+        return false;
+    };
+    let one = T::one();
+    // SAFETY: `dtype` is `T`'s; strides are in elements, as the crate takes them.
+    unsafe {
+        x86::gemm(
+            dtype,
+            x86::IType::U64,
+            instr,
+            m,
+            n,
+            k,
+            dst.cast(),
+            dst_rs as isize,
+            1,
+            core::ptr::null(),
+            core::ptr::null(),
+            x86::DstKind::Full,
+            match accumulate {
+                true => x86::Accum::Add,
+                false => x86::Accum::Replace,
+            },
+            lhs.ptr.cast(),
+            lhs.rs,
+            lhs.cs,
+            false,
+            core::ptr::null(),
+            0,
+            rhs.ptr.cast(),
+            rhs.rs,
+            rhs.cs,
+            false,
+            (&raw const one).cast(),
+            threads,
+        );
+    }
+    true
 }
 
 /// The `[channels.len(), chunk.columns()]` block of a `[batch, C, positions]` tensor: a view
