@@ -422,11 +422,13 @@ fn elementwise_loops_and_bias_gradients_split_across_threads_match_the_definitio
 }
 
 /// 3x3 stride-1 convolutions with enough channels for the Winograd path, padding 0 to 2, odd
-/// and even sizes, batch 1 and 3.
+/// and even sizes, batch 1 and 3; the last case (71x129, 36 x 65 tiles an image) is larger
+/// than one chunk of tiles, so chunks end inside an image and span two.
 #[test]
 fn winograd_convolutions_match_the_definition() {
     let mut rng = Lcg(17);
-    for (case, (batch, size, pad)) in [(1, [5, 7], 1), (3, [8, 8], 0), (2, [9, 4], 2)]
+    let cases = [(1, [5, 7], 1), (3, [8, 8], 0), (2, [9, 4], 2), (3, [71, 129], 1)];
+    for (case, (batch, size, pad)) in cases
         .into_iter()
         .enumerate()
     {

@@ -183,19 +183,53 @@ fn chunks(images: usize, positions: usize, rows: usize) -> Vec<Chunk> {
     out
 }
 
-/// `dst[c * rows + r] = src[r * cols + c]`: one image `[rows, cols]` transposed, through 8x8
-/// blocks held in registers (contiguous loads and stores).
-fn transpose<T: Elem>(src: &[T], rows: usize, cols: usize, dst: &mut [T]) {
+/// `dst[c * rows + r] = src[r * cols + c]`: one image `[rows, cols]` transposed.
+pub(super) fn transpose<T: Elem>(src: &[T], rows: usize, cols: usize, dst: &mut [T]) {
+    transpose_into(src, rows, cols, dst, rows);
+}
+
+/// `dst[c * ld + r] = src[r * cols + c]`: `src` `[rows, cols]` transposed into the first
+/// `rows` elements of `cols` rows `ld` apart, through 8x8 blocks held in registers
+/// (contiguous loads and stores; AVX shuffles for f32 where the CPU has them).
+pub(super) fn transpose_into<T: Elem>(
+    src: &[T],
+    rows: usize,
+    cols: usize,
+    dst: &mut [T],
+    ld: usize,
+) {
     const B: usize = 8;
     let (rows_b, cols_b) = (rows - rows % B, cols - cols % B);
+    assert!(src.len() >= rows * cols && (cols == 0 || dst.len() >= (cols - 1) * ld + rows));
+    #[cfg(all(target_arch = "x86_64", feature = "std"))]
+    let avx = core::any::TypeId::of::<T>() == core::any::TypeId::of::<f32>()
+        && std::arch::is_x86_feature_detected!("avx");
     for r0 in (0..rows_b).step_by(B) {
         for c0 in (0..cols_b).step_by(B) {
+            #[cfg(all(target_arch = "x86_64", feature = "std"))]
+            if avx {
+                let (s, d) = (
+                    bytemuck::cast_slice::<T, f32>(src),
+                    bytemuck::cast_slice_mut::<T, f32>(dst),
+                );
+                // SAFETY: AVX is present; the block's 8 rows of 8 lie inside `src` (rows
+                // `r0 + 7 < rows`, columns `c0 + 7 < cols`) and `dst` (checked above).
+                unsafe {
+                    transpose_8x8_avx(
+                        s[r0 * cols + c0..].as_ptr(),
+                        cols,
+                        d[c0 * ld + r0..].as_mut_ptr(),
+                        ld,
+                    )
+                };
+                continue;
+            }
             let mut block = [[T::zero(); B]; B];
             for (i, line) in block.iter_mut().enumerate() {
                 line.copy_from_slice(&src[(r0 + i) * cols + c0..][..B]);
             }
             for j in 0..B {
-                let out = &mut dst[(c0 + j) * rows + r0..][..B];
+                let out = &mut dst[(c0 + j) * ld + r0..][..B];
                 for (i, o) in out.iter_mut().enumerate() {
                     *o = block[i][j];
                 }
@@ -206,22 +240,62 @@ fn transpose<T: Elem>(src: &[T], rows: usize, cols: usize, dst: &mut [T]) {
     for r in 0..rows {
         let c_start = if r < rows_b { cols_b } else { 0 };
         for c in c_start..cols {
-            dst[c * rows + r] = src[r * cols + c];
+            dst[c * ld + r] = src[r * cols + c];
+        }
+    }
+}
+
+/// One 8x8 f32 block, rows `src_ld` apart, transposed into rows `dst_ld` apart: pairs of rows
+/// interleaved, then pairs of pairs, then the 128-bit halves swapped across.
+///
+/// # Safety
+/// AVX must be present; 8 rows of 8 must be readable at `src` and writable at `dst`.
+#[cfg(all(target_arch = "x86_64", feature = "std"))]
+#[target_feature(enable = "avx")]
+unsafe fn transpose_8x8_avx(src: *const f32, src_ld: usize, dst: *mut f32, dst_ld: usize) {
+    use core::arch::x86_64::*;
+    unsafe {
+        let r: [__m256; 8] = core::array::from_fn(|i| _mm256_loadu_ps(src.add(i * src_ld)));
+        // [a0 b0 a1 b1 | a4 b4 a5 b5], [a2 b2 a3 b3 | a6 b6 a7 b7], ... for row pairs.
+        let lo = |i: usize| _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        let hi = |i: usize| _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+        let (t0, t1, t2, t3) = (lo(0), hi(0), lo(1), hi(1));
+        let (t4, t5, t6, t7) = (lo(2), hi(2), lo(3), hi(3));
+        // [a0 b0 c0 d0 | a4 b4 c4 d4], [a1 b1 c1 d1 | a5 ...], ...
+        let s = [
+            _mm256_shuffle_ps::<0x44>(t0, t2),
+            _mm256_shuffle_ps::<0xEE>(t0, t2),
+            _mm256_shuffle_ps::<0x44>(t1, t3),
+            _mm256_shuffle_ps::<0xEE>(t1, t3),
+            _mm256_shuffle_ps::<0x44>(t4, t6),
+            _mm256_shuffle_ps::<0xEE>(t4, t6),
+            _mm256_shuffle_ps::<0x44>(t5, t7),
+            _mm256_shuffle_ps::<0xEE>(t5, t7),
+        ];
+        for j in 0..4 {
+            let low = _mm256_permute2f128_ps::<0x20>(s[j], s[j + 4]);
+            let high = _mm256_permute2f128_ps::<0x31>(s[j], s[j + 4]);
+            _mm256_storeu_ps(dst.add(j * dst_ld), low);
+            _mm256_storeu_ps(dst.add((j + 4) * dst_ld), high);
         }
     }
 }
 
 /// Per-task buffers of a chunk loop, grown once and reused (across calls, per thread: see
 /// [`Elem::with_scratch`]); every user writes what it reads.
+///
+/// Winograd's kernels (`conv2d_winograd`) keep their own buffers in the same four: the
+/// images channels-last, the transformed input, the products, and the output rows or the
+/// output gradient channels-last.
 pub(crate) struct Scratch<T> {
     /// The chunk's images channels-last, `[images, in_h, in_w, C]`.
-    nhwc: Vec<T>,
+    pub(super) nhwc: Vec<T>,
     /// The columns, `[positions, kh * kw * C/g]`.
-    cols: Vec<T>,
+    pub(super) cols: Vec<T>,
     /// A gathered position block (see [`position_block`]).
-    block: Vec<T>,
+    pub(super) block: Vec<T>,
     /// A product waiting to be scattered to its images.
-    out: Vec<T>,
+    pub(super) out: Vec<T>,
 }
 
 impl<T: Elem> Scratch<T> {

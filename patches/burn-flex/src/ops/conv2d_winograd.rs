@@ -5,14 +5,20 @@
 //!
 //! Each 2x2 output tile is `Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d B)] A` for the 4x4 input patch `d` and the 3x3
 //! filter `g`; summed over input channels, the 16 elementwise products become 16 GEMMs
-//! `M[ξ][O, tiles] = U[ξ][O, C] · V[ξ][C, tiles]`: 16 multiplies per 4 outputs instead of 36.
+//! `M[ξ][tiles, O] = V[ξ][tiles, C] · U[ξ][O, C]ᵀ`: 16 multiplies per 4 outputs instead of 36.
 //! The weight gradient is the same identity read backwards, `dg = Gᵀ [(A dy Aᵀ) ⊙ (Bᵀ d B)] G`,
-//! summed over tiles: 16 GEMMs `[O, tiles] · [tiles, C]`.
+//! summed over tiles: 16 GEMMs `[tiles, O]ᵀ · [tiles, C]`.
+//!
+//! The transforms run on the images channels-last, each step along the channels, so their
+//! loops are as long at 4x4 and 8x8 (the standard CNN's deep layers, 2-4 tiles a row) as at
+//! 32x32; transforms along tile rows made those layers 1.3-1.6x slower than PyTorch.
 
 use alloc::vec;
 use alloc::vec::Vec;
 
-use super::conv2d_gemm::{Elem, Mat, Unfold, add_bias, matmul, split_batch, task_count};
+use super::conv2d_gemm::{
+    Elem, Mat, Unfold, add_bias, matmul, split_batch, task_count, transpose, transpose_into,
+};
 
 /// Target size of one chunk's transformed input, in elements.
 const TRANSFORM_ELEMS: usize = 1 << 20;
@@ -71,35 +77,28 @@ fn filter_transform<T: Elem>(w: &[T], o_n: usize, c_n: usize) -> Vec<T> {
     u
 }
 
-/// A chunk of tiles: tiles `[start, start + len)` of the task's images, numbered image by
-/// image, row by row.
+/// A chunk of tile rows: rows `[start, end)` of the task's images, numbered image by image
+/// (`image * tile_rows + ti`).
 #[derive(Clone, Copy)]
-struct TileChunk {
+struct RowChunk {
     start: usize,
-    len: usize,
+    end: usize,
 }
 
-fn tile_chunks(total: usize, per: usize) -> impl Iterator<Item = TileChunk> {
-    (0..total).step_by(per.max(1)).map(move |start| TileChunk {
-        start,
-        len: per.min(total - start),
-    })
-}
-
-/// The runs of the chunk's tiles that share an image and a tile row: `(image, ti, tj0, tj1,
-/// first index in the chunk)`.
-fn tile_rows(u: &Unfold, chunk: TileChunk) -> Vec<(usize, usize, usize, usize, usize)> {
-    let [th, tw] = tiles(u);
-    let per_image = th * tw;
-    let mut runs = Vec::new();
-    let mut t = chunk.start;
-    while t < chunk.start + chunk.len {
-        let tj0 = t % tw;
-        let tj1 = tw.min(tj0 + chunk.start + chunk.len - t);
-        runs.push((t / per_image, t % per_image / tw, tj0, tj1, t - chunk.start));
-        t += tj1 - tj0;
+impl RowChunk {
+    /// The images the chunk's tile rows lie in.
+    fn images(self, th: usize) -> core::ops::Range<usize> {
+        self.start / th..(self.end - 1) / th + 1
     }
-    runs
+}
+
+/// The task's `rows` tile rows in chunks of about `per_tiles` tiles (at least one row each).
+fn row_chunks(rows: usize, tw: usize, per_tiles: usize) -> impl Iterator<Item = RowChunk> {
+    let per = (per_tiles / tw.max(1)).max(1);
+    (0..rows).step_by(per).map(move |start| RowChunk {
+        start,
+        end: (start + per).min(rows),
+    })
 }
 
 /// `out[k] = f(a[k], b[k])` over the shortest of the three (a loop LLVM vectorises).
@@ -110,154 +109,138 @@ fn zip2<T: Elem>(out: &mut [T], a: &[T], b: &[T], f: impl Fn(T, T) -> T) {
     }
 }
 
-/// Splits the padded row `2 * even.len()` columns wide starting at column `-pad` of `line`
-/// (zeros outside it) into its even and odd columns.
-fn deinterleave<T: Elem>(line: Option<&[T]>, pad: usize, even: &mut [T], odd: &mut [T]) {
-    let zero = T::zero();
-    let Some(line) = line else {
-        even.fill(zero);
-        odd.fill(zero);
-        return;
-    };
-    let at = |col: usize| {
-        col.checked_sub(pad)
-            .and_then(|c| line.get(c).copied())
-            .unwrap_or(zero)
-    };
-    // Inside: 2q - pad >= 0 and 2q + 1 - pad < line.len().
-    let len = even.len();
-    let lo = pad.div_ceil(2).min(len);
-    let hi = ((line.len() + pad) / 2).clamp(lo, len);
-    for q in (0..lo).chain(hi..len) {
-        even[q] = at(2 * q);
-        odd[q] = at(2 * q + 1);
-    }
-    let pairs = line[2 * lo - pad..][..2 * (hi - lo)].chunks_exact(2);
-    for ((e, o), pair) in even[lo..hi].iter_mut().zip(&mut odd[lo..hi]).zip(pairs) {
-        *e = pair[0];
-        *o = pair[1];
+/// `out[k] = f(a[k], b[k], c[k])` over the shortest of the four.
+#[inline(always)]
+fn zip3<T: Elem>(out: &mut [T], a: &[T], b: &[T], c: &[T], f: impl Fn(T, T, T) -> T) {
+    for (((o, &a), &b), &c) in out.iter_mut().zip(a).zip(b).zip(c) {
+        *o = f(a, b, c);
     }
 }
 
-/// `V[ξ][c][t] = (Bᵀ d B)[ξ]` for the 4x4 patch `d` of channel `c` under each tile `t` of the
-/// chunk (zero outside the image), `v` holding `16 x channels x chunk.len`.
+/// Loads images `images` of `t` (`[batch, C, plane]`) channels-last into `dst` (`[images,
+/// plane, C]`), unless `loaded` says they already are there.
+fn load_channels_last<T: Elem>(
+    t: &[T],
+    channels: usize,
+    plane: usize,
+    images: core::ops::Range<usize>,
+    loaded: &mut core::ops::Range<usize>,
+    dst: &mut Vec<T>,
+) {
+    if *loaded == images {
+        return;
+    }
+    let len = channels * plane;
+    dst.resize(images.len() * len, T::zero());
+    let src = &t[images.start * len..images.end * len];
+    for (src, dst) in src.chunks_exact(len).zip(dst.chunks_exact_mut(len)) {
+        transpose(src, channels, plane, dst);
+    }
+    *loaded = images;
+}
+
+/// `V[ξ][t][c] = (Bᵀ d B)[ξ]` for the 4x4 patch `d` under each tile `t` of the chunk (zero
+/// outside the image), from the chunk's images channels-last (`nhwc`, the first being image
+/// `first`); `v` holds `16 x tiles x C`.
 ///
-/// A tile row at a time, on the even and odd columns of the 4 patch rows, so that every step
-/// runs over consecutive tiles: with `E`, `O` the even and odd columns of a row, tile `j`'s
-/// columns are `E[j], O[j], E[j + 1], O[j + 1]`. Each padded input row is split once per
-/// channel and image, for the tile rows of the chunk that read it.
-fn input_transform<T: Elem>(x: &[T], u: &Unfold, chunk: TileChunk, v: &mut [T]) {
+/// Every step runs along the channels (a vector of `C` per pixel), so the loops are as long
+/// at 4x4 as at 32x32: `Bᵀ d` over the patch rows, `t0 = d0 - d2, t1 = d1 + d2, t2 = d2 - d1,
+/// t3 = d1 - d3`, then the same over the columns of each.
+fn input_transform<T: Elem>(nhwc: &[T], first: usize, u: &Unfold, chunk: RowChunk, v: &mut [T]) {
     let [th, tw] = tiles(u);
     let [in_h, in_w] = u.in_size;
     let [ph, pw] = u.padding;
-    let n = chunk.len;
-    let plane = u.channels * n;
-    let w = tw + 1;
-    // The chunk's padded rows split in even / odd halves (`2 * w` each, rows `2 ti0 ..`), and
-    // Bᵀ d for one tile row.
-    let mut d = vec![T::zero(); (2 * th + 2) * 2 * w];
-    let mut t = vec![T::zero(); 8 * w];
-    let runs = tile_rows(u, chunk);
-    for c in 0..u.channels {
-        let mut first = 0;
-        while first < runs.len() {
-            let image = runs[first].0;
-            let last = runs[first..].iter().take_while(|r| r.0 == image).count() + first;
-            let (ti0, ti1) = (runs[first].1, runs[last - 1].1);
-            let src = &x[(image * u.channels + c) * in_h * in_w..][..in_h * in_w];
-            for r in 2 * ti0..2 * ti1 + 4 {
-                let ih = r.checked_sub(ph).filter(|&i| i < in_h);
-                let line = ih.map(|i| &src[i * in_w..][..in_w]);
-                let (even, odd) = d[(r - 2 * ti0) * 2 * w..][..2 * w].split_at_mut(w);
-                deinterleave(line, pw, even, odd);
-            }
-            for &(_, ti, tj0, tj1, at) in &runs[first..last] {
-                // Bᵀ d over rows: t0 = d0 - d2, t1 = d1 + d2, t2 = d2 - d1, t3 = d1 - d3, on
-                // the even and odd halves at once.
-                let row = |i: usize| &d[(2 * (ti - ti0) + i) * 2 * w..][..2 * w];
-                zip2(&mut t[..2 * w], row(0), row(2), |a, b| a - b);
-                zip2(&mut t[2 * w..4 * w], row(1), row(2), |a, b| a + b);
-                zip2(&mut t[4 * w..6 * w], row(2), row(1), |a, b| a - b);
-                zip2(&mut t[6 * w..], row(1), row(3), |a, b| a - b);
-                // ... then over columns: [E0 - E1, O0 + E1, E1 - O0, O0 - O1] per tile.
-                let len = tj1 - tj0;
-                for i in 0..4 {
-                    let (e, o) = t[2 * i * w..][..2 * w].split_at(w);
-                    let (e0, e1) = (&e[tj0..tj1], &e[tj0 + 1..=tj1]);
-                    let (o0, o1) = (&o[tj0..tj1], &o[tj0 + 1..=tj1]);
-                    let out = |j: usize| (i * 4 + j) * plane + c * n + at;
-                    zip2(&mut v[out(0)..][..len], e0, e1, |a, b| a - b);
-                    zip2(&mut v[out(1)..][..len], o0, e1, |a, b| a + b);
-                    zip2(&mut v[out(2)..][..len], e1, o0, |a, b| a - b);
-                    zip2(&mut v[out(3)..][..len], o0, o1, |a, b| a - b);
+    let c_n = u.channels;
+    let n = (chunk.end - chunk.start) * tw;
+    let zeros = vec![T::zero(); c_n];
+    // Bᵀ d: 4 rows x 4 columns of C.
+    let mut t = vec![T::zero(); 16 * c_n];
+    for g in chunk.start..chunk.end {
+        let (image, ti) = (g / th, g % th);
+        let src = &nhwc[(image - first) * in_h * in_w * c_n..][..in_h * in_w * c_n];
+        for tj in 0..tw {
+            let pixel = |i: usize, j: usize| -> &[T] {
+                let ih = (2 * ti + i).checked_sub(ph).filter(|&h| h < in_h);
+                let iw = (2 * tj + j).checked_sub(pw).filter(|&w| w < in_w);
+                match (ih, iw) {
+                    (Some(h), Some(w)) => &src[(h * in_w + w) * c_n..][..c_n],
+                    _ => &zeros,
                 }
+            };
+            for j in 0..4 {
+                let (d0, d1, d2, d3) = (pixel(0, j), pixel(1, j), pixel(2, j), pixel(3, j));
+                let row = |i: usize| (4 * i + j) * c_n..(4 * i + j + 1) * c_n;
+                zip2(&mut t[row(0)], d0, d2, |a, b| a - b);
+                zip2(&mut t[row(1)], d1, d2, |a, b| a + b);
+                zip2(&mut t[row(2)], d2, d1, |a, b| a - b);
+                zip2(&mut t[row(3)], d1, d3, |a, b| a - b);
             }
-            first = last;
+            let at = (g - chunk.start) * tw + tj;
+            for i in 0..4 {
+                let col = |j: usize| &t[(4 * i + j) * c_n..][..c_n];
+                let out = |j: usize| ((4 * i + j) * n + at) * c_n..((4 * i + j) * n + at + 1) * c_n;
+                zip2(&mut v[out(0)], col(0), col(2), |a, b| a - b);
+                zip2(&mut v[out(1)], col(1), col(2), |a, b| a + b);
+                zip2(&mut v[out(2)], col(2), col(1), |a, b| a - b);
+                zip2(&mut v[out(3)], col(1), col(3), |a, b| a - b);
+            }
         }
     }
 }
 
-/// `y[o, 2x2 tile] = (Aᵀ m A)` for `m[ξ] = M[ξ][o][t]`, written into the task's output images
-/// (partial tiles at the bottom and right edges cropped).
-fn output_transform<T: Elem>(
-    m: &[T],
-    u: &Unfold,
-    out_channels: usize,
-    chunk: TileChunk,
-    y: &mut [T],
-) {
-    let [_, tw] = tiles(u);
+/// `y[2x2 tile][o] = (Aᵀ m A)` for `m[ξ] = M[ξ][t][o]`, into the chunk's output rows
+/// channels-last (`out`, `[tile rows, 2, out_w, O]`; the row past an odd height and the
+/// column past an odd width are dropped): `Aᵀ m` over rows, `y0 = m0 + m1 + m2, y1 = m1 - m2
+/// - m3`, then the same over columns, along the output channels.
+fn output_transform<T: Elem>(m: &[T], u: &Unfold, o_n: usize, chunk: RowChunk, out: &mut [T]) {
+    let [th, tw] = tiles(u);
     let [out_h, out_w] = u.out_size;
-    let n = chunk.len;
-    let plane = out_channels * n;
-    let runs = tile_rows(u, chunk);
-    // r: Aᵀ m (2 rows x 4 columns), then the 2x2 outputs.
-    let mut r = vec![T::zero(); 8 * tw];
-    let mut out = vec![T::zero(); 2 * tw];
-    for o in 0..out_channels {
-        for &(image, ti, tj0, tj1, at) in &runs {
-            let len = tj1 - tj0;
-            let mm = |xi: usize| &m[xi * plane + o * n + at..][..len];
-            // Aᵀ m over rows: y0 = m0 + m1 + m2, y1 = m1 - m2 - m3, column by column.
+    let n = (chunk.end - chunk.start) * tw;
+    let mut r = vec![T::zero(); 8 * o_n];
+    for g in chunk.start..chunk.end {
+        let ti = g % th;
+        for tj in 0..tw {
+            let at = (g - chunk.start) * tw + tj;
+            let mm = |xi: usize| &m[(xi * n + at) * o_n..][..o_n];
             for j in 0..4 {
-                let (r0, r1) = r[2 * j * tw..][..2 * tw].split_at_mut(tw);
-                for (((r0, r1), (&a, &b)), (&c, &d)) in r0
-                    .iter_mut()
-                    .zip(r1.iter_mut())
-                    .zip(mm(j).iter().zip(mm(4 + j)))
-                    .zip(mm(8 + j).iter().zip(mm(12 + j)))
-                {
-                    *r0 = a + b + c;
-                    *r1 = b - c - d;
-                }
+                let (r0, r1) = r[2 * j * o_n..][..2 * o_n].split_at_mut(o_n);
+                zip3(r0, mm(j), mm(4 + j), mm(8 + j), |a, b, c| a + b + c);
+                zip3(r1, mm(4 + j), mm(8 + j), mm(12 + j), |b, c, d| b - c - d);
             }
-            let dst = &mut y[(image * out_channels + o) * out_h * out_w..][..out_h * out_w];
-            for i in 0..(out_h - 2 * ti).min(2) {
-                let col = |j: usize| &r[(2 * j + i) * tw..][..len];
-                let (y0, y1) = out.split_at_mut(tw);
-                for (((y0, y1), (&a, &b)), (&c, &d)) in y0
-                    .iter_mut()
-                    .zip(y1.iter_mut())
-                    .zip(col(0).iter().zip(col(1)))
-                    .zip(col(2).iter().zip(col(3)))
-                {
-                    *y0 = a + b + c;
-                    *y1 = b - c - d;
-                }
-                let row = &mut dst[(2 * ti + i) * out_w..][..out_w];
-                for k in 0..len {
-                    let q = 2 * (tj0 + k);
-                    row[q] = y0[k];
-                    if q + 1 < out_w {
-                        row[q + 1] = y1[k];
-                    }
+            for a in 0..(out_h - 2 * ti).min(2) {
+                let col = |j: usize| &r[(2 * j + a) * o_n..][..o_n];
+                let row = &mut out[((g - chunk.start) * 2 + a) * out_w * o_n..][..out_w * o_n];
+                let (y0, y1) = row[2 * tj * o_n..].split_at_mut(o_n);
+                zip3(y0, col(0), col(1), col(2), |a, b, c| a + b + c);
+                if 2 * tj + 1 < out_w {
+                    zip3(&mut y1[..o_n], col(1), col(2), col(3), |b, c, d| b - c - d);
                 }
             }
         }
+    }
+}
+
+/// Stores the chunk's output rows (channels-last, as [`output_transform`] leaves them) into
+/// the task's images `y` (`[images, O, out_h, out_w]`).
+fn store_rows<T: Elem>(out: &[T], u: &Unfold, o_n: usize, chunk: RowChunk, y: &mut [T]) {
+    let [th, _] = tiles(u);
+    let [out_h, out_w] = u.out_size;
+    let plane = out_h * out_w;
+    for image in chunk.images(th) {
+        // This image's tile rows in the chunk: consecutive output rows, here and in `y`.
+        let (g0, g1) = (chunk.start.max(image * th), chunk.end.min((image + 1) * th));
+        let (oh0, oh1) = (2 * (g0 % th), (2 * ((g1 - 1) % th) + 2).min(out_h));
+        let src = &out[(g0 - chunk.start) * 2 * out_w * o_n..][..(oh1 - oh0) * out_w * o_n];
+        let dst = &mut y[image * o_n * plane + oh0 * out_w..];
+        transpose_into(src, (oh1 - oh0) * out_w, o_n, dst, plane);
     }
 }
 
 /// `y = conv2d(x, w) + bias` by Winograd F(2x2, 3x3); `u` must satisfy [`applies`].
+///
+/// Per chunk of tile rows: the images channels-last, their transform `V[ξ][tiles, C]`, 16
+/// products `M[ξ][tiles, O] = V[ξ] · U[ξ]ᵀ`, the output transform channels-last, and the
+/// rows back to `[O, out_h, out_w]`.
 pub(super) fn forward<T: Elem>(
     x: &[T],
     w: &[T],
@@ -267,38 +250,44 @@ pub(super) fn forward<T: Elem>(
 ) -> Vec<T> {
     let [th, tw] = tiles(u);
     let [out_h, out_w] = u.out_size;
+    let plane = u.in_size[0] * u.in_size[1];
     let per_image = out_channels * out_h * out_w;
     let mut y = vec![T::zero(); u.batch * per_image];
     let filters = filter_transform(w, out_channels, u.channels);
     let (c_n, o_n) = (u.channels, out_channels);
     split_batch(&mut y, u.batch, per_image, |first, y, alongside| {
         let images = y.len() / per_image.max(1);
-        let x = &x[first * u.channels * u.in_size[0] * u.in_size[1]..];
-        let per = chunk_tiles(c_n.max(o_n));
-        let mut v = Vec::new();
-        let mut m = Vec::new();
-        for chunk in tile_chunks(images * th * tw, per) {
-            let n = chunk.len;
-            v.resize(16 * c_n * n, T::zero());
-            m.resize(16 * o_n * n, T::zero());
-            input_transform(x, u, chunk, &mut v);
-            for xi in 0..16 {
-                let lhs = Mat {
-                    ptr: filters[xi * o_n * c_n..].as_ptr(),
-                    rs: c_n as isize,
-                    cs: 1,
-                };
-                let rhs = Mat {
-                    ptr: v[xi * c_n * n..].as_ptr(),
-                    rs: n as isize,
-                    cs: 1,
-                };
-                let dst = m[xi * o_n * n..].as_mut_ptr();
-                // SAFETY: each block is `o_n x c_n`, `c_n x n`, `o_n x n` inside its buffer.
-                unsafe { matmul([o_n, n, c_n], dst, n, false, lhs, rhs, !alongside) };
+        let x = &x[first * c_n * plane..][..images * c_n * plane];
+        T::with_scratch(|s| {
+            let mut loaded = 0..0;
+            for chunk in row_chunks(images * th, tw, chunk_tiles(c_n.max(o_n))) {
+                let n = (chunk.end - chunk.start) * tw;
+                let spanned = chunk.images(th);
+                let first_image = spanned.start;
+                load_channels_last(x, c_n, plane, spanned, &mut loaded, &mut s.nhwc);
+                s.cols.resize(16 * n * c_n, T::zero());
+                s.out.resize(16 * n * o_n, T::zero());
+                input_transform(&s.nhwc, first_image, u, chunk, &mut s.cols);
+                for xi in 0..16 {
+                    let lhs = Mat {
+                        ptr: s.cols[xi * n * c_n..].as_ptr(),
+                        rs: c_n as isize,
+                        cs: 1,
+                    };
+                    let rhs = Mat {
+                        ptr: filters[xi * o_n * c_n..].as_ptr(),
+                        rs: 1,
+                        cs: c_n as isize,
+                    };
+                    let dst = s.out[xi * n * o_n..].as_mut_ptr();
+                    // SAFETY: the blocks are `n x c_n`, `c_n x o_n` (transposed), `n x o_n`.
+                    unsafe { matmul([n, o_n, c_n], dst, o_n, false, lhs, rhs, !alongside) };
+                }
+                s.block.resize((chunk.end - chunk.start) * 2 * out_w * o_n, T::zero());
+                output_transform(&s.out, u, o_n, chunk, &mut s.block);
+                store_rows(&s.block, u, o_n, chunk, y);
             }
-            output_transform(&m, u, o_n, chunk, y);
-        }
+        });
         if let Some(bias) = bias {
             add_bias(y, bias, out_h * out_w);
         }
@@ -306,51 +295,52 @@ pub(super) fn forward<T: Elem>(
     y
 }
 
-/// `DY[ξ][o][t] = (A dy Aᵀ)[ξ]` for the 2x2 output-gradient tile `t` (zero beyond the output).
+/// `DY[ξ][t][o] = (A dy Aᵀ)[ξ]` for the 2x2 output-gradient tile `t` (zero beyond the output),
+/// from the chunk's output gradients channels-last (`nhwc`, the first being image `first`),
+/// along the output channels: `A d` over rows, `[d0, d0 + d1, d0 - d1, -d1]`, then over
+/// columns.
 fn grad_transform<T: Elem>(
-    dy: &[T],
+    nhwc: &[T],
+    first: usize,
     u: &Unfold,
-    out_channels: usize,
-    chunk: TileChunk,
+    o_n: usize,
+    chunk: RowChunk,
     g: &mut [T],
 ) {
-    let [_, tw] = tiles(u);
+    let [th, tw] = tiles(u);
     let [out_h, out_w] = u.out_size;
-    let n = chunk.len;
-    let plane = out_channels * n;
-    let runs = tile_rows(u, chunk);
+    let n = (chunk.end - chunk.start) * tw;
     let zero = T::zero();
-    // The tile rows' two output rows in even / odd columns, then A d's 4 rows likewise.
-    let mut d = vec![zero; 4 * tw];
-    let mut a = vec![zero; 8 * tw];
-    for o in 0..out_channels {
-        for &(image, ti, tj0, tj1, at) in &runs {
-            let len = tj1 - tj0;
-            let src = &dy[(image * out_channels + o) * out_h * out_w..][..out_h * out_w];
-            for i in 0..2 {
-                let (even, odd) = d[2 * i * tw..][..2 * tw].split_at_mut(tw);
-                let line = (2 * ti + i < out_h).then(|| &src[(2 * ti + i) * out_w..][..out_w]);
-                for k in 0..len {
-                    let q = 2 * (tj0 + k);
-                    even[k] = line.map_or(zero, |l| l[q]);
-                    odd[k] = line.and_then(|l| l.get(q + 1).copied()).unwrap_or(zero);
+    let zeros = vec![zero; o_n];
+    // A d: 4 rows x 2 columns of O.
+    let mut a = vec![zero; 8 * o_n];
+    for row in chunk.start..chunk.end {
+        let (image, ti) = (row / th, row % th);
+        let src = &nhwc[(image - first) * out_h * out_w * o_n..][..out_h * out_w * o_n];
+        for tj in 0..tw {
+            let pixel = |i: usize, j: usize| -> &[T] {
+                let (oh, ow) = (2 * ti + i, 2 * tj + j);
+                match oh < out_h && ow < out_w {
+                    true => &src[(oh * out_w + ow) * o_n..][..o_n],
+                    false => &zeros,
                 }
+            };
+            for j in 0..2 {
+                let (d0, d1) = (pixel(0, j), pixel(1, j));
+                let at = |i: usize| (2 * i + j) * o_n..(2 * i + j + 1) * o_n;
+                a[at(0)].copy_from_slice(d0);
+                zip2(&mut a[at(1)], d0, d1, |x, y| x + y);
+                zip2(&mut a[at(2)], d0, d1, |x, y| x - y);
+                zip2(&mut a[at(3)], d1, d1, |_, y| zero - y);
             }
-            // A d over rows: [d0, d0 + d1, d0 - d1, -d1].
-            let (d0, d1) = d.split_at(2 * tw);
-            a[..2 * tw].copy_from_slice(d0);
-            zip2(&mut a[2 * tw..4 * tw], d0, d1, |x, y| x + y);
-            zip2(&mut a[4 * tw..6 * tw], d0, d1, |x, y| x - y);
-            zip2(&mut a[6 * tw..], d1, d1, |_, y| zero - y);
-            // ... then over columns: [E, E + O, E - O, -O].
+            let t = (row - chunk.start) * tw + tj;
             for i in 0..4 {
-                let (e, od) = a[2 * i * tw..][..2 * tw].split_at(tw);
-                let (e, od) = (&e[..len], &od[..len]);
-                let out = |j: usize| (i * 4 + j) * plane + o * n + at;
-                g[out(0)..][..len].copy_from_slice(e);
-                zip2(&mut g[out(1)..][..len], e, od, |x, y| x + y);
-                zip2(&mut g[out(2)..][..len], e, od, |x, y| x - y);
-                zip2(&mut g[out(3)..][..len], od, od, |_, y| zero - y);
+                let (e, od) = a[2 * i * o_n..][..2 * o_n].split_at(o_n);
+                let out = |j: usize| ((4 * i + j) * n + t) * o_n..((4 * i + j) * n + t + 1) * o_n;
+                g[out(0)].copy_from_slice(e);
+                zip2(&mut g[out(1)], e, od, |x, y| x + y);
+                zip2(&mut g[out(2)], e, od, |x, y| x - y);
+                zip2(&mut g[out(3)], od, od, |_, y| zero - y);
             }
         }
     }
@@ -384,44 +374,50 @@ fn filter_grad_transform<T: Elem>(m: &[T], o_n: usize, c_n: usize) -> Vec<T> {
 }
 
 /// The weight gradient of `conv2d(x, W)` by the adjoint of Winograd F(2x2, 3x3); `u` must
-/// satisfy [`applies`].
+/// satisfy [`applies`]: per chunk of tile rows, `V[ξ][tiles, C]` from the images and
+/// `DY[ξ][tiles, O]` from the output gradient, both channels-last, and 16 products
+/// `M[ξ][O, C] += DY[ξ]ᵀ · V[ξ]`, one accumulator per task.
 pub(super) fn weight_grad<T: Elem>(x: &[T], dy: &[T], u: &Unfold, out_channels: usize) -> Vec<T> {
     let [th, tw] = tiles(u);
     let (c_n, o_n) = (u.channels, out_channels);
     let len = 16 * o_n * c_n;
     let tasks = task_count(u.batch);
     let mut sums = vec![T::zero(); tasks * len];
-    let image_len = c_n * u.in_size[0] * u.in_size[1];
-    let grad_len = o_n * u.out_size[0] * u.out_size[1];
+    let plane = u.in_size[0] * u.in_size[1];
+    let out_plane = u.out_size[0] * u.out_size[1];
     split_batch(&mut sums, tasks, len, |task, sum, alongside| {
         let (first, end) = (task * u.batch / tasks, (task + 1) * u.batch / tasks);
-        let x = &x[first * image_len..];
-        let dy = &dy[first * grad_len..];
-        let per = chunk_tiles(c_n.max(o_n));
-        let mut v = Vec::new();
-        let mut g = Vec::new();
-        for chunk in tile_chunks((end - first) * th * tw, per) {
-            let n = chunk.len;
-            v.resize(16 * c_n * n, T::zero());
-            g.resize(16 * o_n * n, T::zero());
-            input_transform(x, u, chunk, &mut v);
-            grad_transform(dy, u, o_n, chunk, &mut g);
-            for xi in 0..16 {
-                let lhs = Mat {
-                    ptr: g[xi * o_n * n..].as_ptr(),
-                    rs: n as isize,
-                    cs: 1,
-                };
-                let rhs = Mat {
-                    ptr: v[xi * c_n * n..].as_ptr(),
-                    rs: 1,
-                    cs: n as isize,
-                };
-                let dst = sum[xi * o_n * c_n..].as_mut_ptr();
-                // SAFETY: each block is `o_n x n`, `n x c_n` (transposed), `o_n x c_n`.
-                unsafe { matmul([o_n, c_n, n], dst, c_n, true, lhs, rhs, !alongside) };
+        let x = &x[first * c_n * plane..end * c_n * plane];
+        let dy = &dy[first * o_n * out_plane..end * o_n * out_plane];
+        T::with_scratch(|s| {
+            let (mut x_loaded, mut dy_loaded) = (0..0, 0..0);
+            for chunk in row_chunks((end - first) * th, tw, chunk_tiles(c_n.max(o_n))) {
+                let n = (chunk.end - chunk.start) * tw;
+                let spanned = chunk.images(th);
+                let first_image = spanned.start;
+                load_channels_last(x, c_n, plane, spanned.clone(), &mut x_loaded, &mut s.nhwc);
+                load_channels_last(dy, o_n, out_plane, spanned, &mut dy_loaded, &mut s.block);
+                s.cols.resize(16 * n * c_n, T::zero());
+                s.out.resize(16 * n * o_n, T::zero());
+                input_transform(&s.nhwc, first_image, u, chunk, &mut s.cols);
+                grad_transform(&s.block, first_image, u, o_n, chunk, &mut s.out);
+                for xi in 0..16 {
+                    let lhs = Mat {
+                        ptr: s.out[xi * n * o_n..].as_ptr(),
+                        rs: 1,
+                        cs: o_n as isize,
+                    };
+                    let rhs = Mat {
+                        ptr: s.cols[xi * n * c_n..].as_ptr(),
+                        rs: c_n as isize,
+                        cs: 1,
+                    };
+                    let dst = sum[xi * o_n * c_n..].as_mut_ptr();
+                    // SAFETY: the blocks are `o_n x n` (transposed), `n x c_n`, `o_n x c_n`.
+                    unsafe { matmul([o_n, c_n, n], dst, c_n, true, lhs, rhs, !alongside) };
+                }
             }
-        }
+        });
     });
     let (total, rest) = sums.split_at_mut(len);
     for part in rest.chunks(len) {
