@@ -1009,9 +1009,9 @@ struct Forward(Unfold, usize);
 impl Kernel for Forward {
     fn run<T: Elem>(&self, inputs: &[&[T]]) -> Vec<T> {
         let (x, w, bias) = (inputs[0], inputs[1], inputs.get(2).copied());
-        match T::WINOGRAD && winograd::applies(&self.0, self.1) {
-            true => winograd::forward(x, w, bias, &self.0, self.1),
-            false => forward(x, w, bias, &self.0, self.1),
+        match winograd::Algorithm::of::<T>(&self.0, self.1) {
+            Some(a) => winograd::forward(a, x, w, bias, &self.0, self.1),
+            None => forward(x, w, bias, &self.0, self.1),
         }
     }
 }

@@ -9,6 +9,11 @@
 //! The weight gradient is the same identity read backwards, `dg = Gᵀ [(A dy Aᵀ) ⊙ (Bᵀ d B)] G`,
 //! summed over tiles: 16 GEMMs `[tiles, O]ᵀ · [tiles, C]`.
 //!
+//! A 4x4 stride-2 convolution with padding 1 (the standard CNN's down-sampling, and the
+//! input gradient of its up-sampling deconvolutions) runs forward as a 2x2 stride-1 one over
+//! the input's four phases by F(2x2, 2x2) ([`Algorithm::F22Phases`]): 9 products `[tiles,
+//! 4C] · [4C, O]` instead of im2col's 16 taps.
+//!
 //! The transforms run on the images channels-last, each step along the channels, so their
 //! loops are as long at 4x4 and 8x8 (the standard CNN's deep layers, 2-4 tiles a row) as at
 //! 32x32; transforms along tile rows made those layers 1.3-1.6x slower than PyTorch.
@@ -39,6 +44,74 @@ pub(super) fn applies(u: &Unfold, out_channels: usize) -> bool {
         && u.padding[0] <= 2
         && u.padding[1] <= 2
         && u.channels.min(out_channels) >= MIN_CHANNELS
+}
+
+/// The tiling [`forward`] computes a convolution with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Algorithm {
+    /// F(2x2, 3x3) for a 3x3 stride-1 kernel ([`applies`]).
+    F23,
+    /// A 4x4 stride-2 kernel with padding 1 (the standard CNN's) as a 2x2 stride-1 one over
+    /// the input's four phases, `X[p, q][i, j] = x[2i + p - 1, 2j + q - 1]` on `4C` channels
+    /// (`W'[o, (p, q, c), a, b] = W[o, c, 2a + p, 2b + q]`), by F(2x2, 2x2): 9 multiplies per
+    /// 4 outputs instead of 16.
+    F22Phases,
+}
+
+impl Algorithm {
+    /// The tiling for this convolution, if Winograd computes it (f32 and f64 only: see
+    /// [`Elem::WINOGRAD`]).
+    pub(super) fn of<T: Elem>(u: &Unfold, out_channels: usize) -> Option<Self> {
+        let common = T::WINOGRAD
+            && u.dilation == [1, 1]
+            && u.groups == 1
+            && u.channels.min(out_channels) >= MIN_CHANNELS;
+        if common && u.kernel == [4, 4] && u.stride == [2, 2] && u.padding == [1, 1] {
+            return Some(Algorithm::F22Phases);
+        }
+        applies(u, out_channels).then_some(Algorithm::F23).filter(|_| T::WINOGRAD)
+    }
+
+    /// Points of the transformed tile (products per tile).
+    fn points(self) -> usize {
+        match self {
+            Algorithm::F23 => 16,
+            Algorithm::F22Phases => 9,
+        }
+    }
+
+    /// The products' depth for `c` input channels.
+    fn depth(self, c: usize) -> usize {
+        match self {
+            Algorithm::F23 => c,
+            Algorithm::F22Phases => 4 * c,
+        }
+    }
+}
+
+/// `U[ξ][o][(p, q, c)] = (G g Gᵀ)[ξ]` for the 2x2 phase filters `g[a][b] = w[o, c, 2a + p,
+/// 2b + q]` of a 4x4 kernel, `ξ` over the 3x3 tile, with `G = [[1, 0], [1, 1], [0, 1]]`.
+fn phase_filter_transform<T: Elem>(w: &[T], o_n: usize, c_n: usize) -> Vec<T> {
+    let k = 4 * c_n;
+    let mut u = vec![T::zero(); 9 * o_n * k];
+    // Channels innermost, so that each of the 9 planes is written in order.
+    for o in 0..o_n {
+        for (p, q) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
+            for c in 0..c_n {
+                let g = &w[(o * c_n + c) * 16..][..16];
+                let at = |a: usize, b: usize| g[(2 * a + p) * 4 + 2 * b + q];
+                // G g over a, then over b.
+                let rows = [0, 1].map(|b| [at(0, b), at(0, b) + at(1, b), at(1, b)]);
+                for i in 0..3 {
+                    let (g0, g1) = (rows[0][i], rows[1][i]);
+                    for (j, v) in [g0, g0 + g1, g1].into_iter().enumerate() {
+                        u[((3 * i + j) * o_n + o) * k + (2 * p + q) * c_n + c] = v;
+                    }
+                }
+            }
+        }
+    }
+    u
 }
 
 /// Output tiles per image: `[ceil(out_h / 2), ceil(out_w / 2)]`.
@@ -220,6 +293,98 @@ fn output_transform<T: Elem>(m: &[T], u: &Unfold, o_n: usize, chunk: RowChunk, o
     }
 }
 
+/// `V[ξ][t][(p, q, c)] = (Bᵀ d B)[ξ]` for the 3x3 patch `d` of the phase images under each
+/// 2x2 output tile `t` of a 4x4 stride-2 convolution (see [`Algorithm::F22Phases`]), with `Bᵀ
+/// = [[1, -1, 0], [0, 1, 0], [0, -1, 1]]`: `t0 = d0 - d1, t1 = d1, t2 = d2 - d1` over the
+/// patch rows, then over the columns, along the channels of each phase. Patch pixel `(a,
+/// b)` of phase `(p, q)` is input pixel `(4 ti + 2a + p - 1, 4 tj + 2b + q - 1)`.
+fn phase_input_transform<T: Elem>(
+    nhwc: &[T],
+    first: usize,
+    u: &Unfold,
+    chunk: RowChunk,
+    v: &mut [T],
+) {
+    let [th, tw] = tiles(u);
+    let [in_h, in_w] = u.in_size;
+    let c_n = u.channels;
+    let k = 4 * c_n;
+    let n = (chunk.end - chunk.start) * tw;
+    let zeros = vec![T::zero(); c_n];
+    let mut t = vec![T::zero(); 9 * c_n];
+    for g in chunk.start..chunk.end {
+        let (image, ti) = (g / th, g % th);
+        let src = &nhwc[(image - first) * in_h * in_w * c_n..][..in_h * in_w * c_n];
+        for tj in 0..tw {
+            let at = (g - chunk.start) * tw + tj;
+            for (p, q) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
+                let pixel = |a: usize, b: usize| -> &[T] {
+                    let ih = (4 * ti + 2 * a + p).checked_sub(1).filter(|&h| h < in_h);
+                    let iw = (4 * tj + 2 * b + q).checked_sub(1).filter(|&w| w < in_w);
+                    match (ih, iw) {
+                        (Some(h), Some(w)) => &src[(h * in_w + w) * c_n..][..c_n],
+                        _ => &zeros,
+                    }
+                };
+                for b in 0..3 {
+                    let (d0, d1, d2) = (pixel(0, b), pixel(1, b), pixel(2, b));
+                    let row = |i: usize| (3 * i + b) * c_n..(3 * i + b + 1) * c_n;
+                    zip2(&mut t[row(0)], d0, d1, |x, y| x - y);
+                    t[row(1)].copy_from_slice(d1);
+                    zip2(&mut t[row(2)], d2, d1, |x, y| x - y);
+                }
+                let phase = (2 * p + q) * c_n;
+                for i in 0..3 {
+                    let col = |j: usize| &t[(3 * i + j) * c_n..][..c_n];
+                    let out = |j: usize| {
+                        let from = ((3 * i + j) * n + at) * k + phase;
+                        from..from + c_n
+                    };
+                    zip2(&mut v[out(0)], col(0), col(1), |x, y| x - y);
+                    v[out(1)].copy_from_slice(col(1));
+                    zip2(&mut v[out(2)], col(2), col(1), |x, y| x - y);
+                }
+            }
+        }
+    }
+}
+
+/// [`output_transform`] for F(2x2, 2x2): `Aᵀ = [[1, 1, 0], [0, 1, 1]]`, `y0 = m0 + m1, y1 =
+/// m1 + m2` over the rows of the 3x3 `m`, then over the columns.
+fn phase_output_transform<T: Elem>(
+    m: &[T],
+    u: &Unfold,
+    o_n: usize,
+    chunk: RowChunk,
+    out: &mut [T],
+) {
+    let [th, tw] = tiles(u);
+    let [out_h, out_w] = u.out_size;
+    let n = (chunk.end - chunk.start) * tw;
+    let mut r = vec![T::zero(); 6 * o_n];
+    for g in chunk.start..chunk.end {
+        let ti = g % th;
+        for tj in 0..tw {
+            let at = (g - chunk.start) * tw + tj;
+            let mm = |xi: usize| &m[(xi * n + at) * o_n..][..o_n];
+            for j in 0..3 {
+                let (r0, r1) = r[2 * j * o_n..][..2 * o_n].split_at_mut(o_n);
+                zip2(r0, mm(j), mm(3 + j), |a, b| a + b);
+                zip2(r1, mm(3 + j), mm(6 + j), |a, b| a + b);
+            }
+            for a in 0..(out_h - 2 * ti).min(2) {
+                let col = |j: usize| &r[(2 * j + a) * o_n..][..o_n];
+                let row = &mut out[((g - chunk.start) * 2 + a) * out_w * o_n..][..out_w * o_n];
+                let (y0, y1) = row[2 * tj * o_n..].split_at_mut(o_n);
+                zip2(y0, col(0), col(1), |a, b| a + b);
+                if 2 * tj + 1 < out_w {
+                    zip2(&mut y1[..o_n], col(1), col(2), |a, b| a + b);
+                }
+            }
+        }
+    }
+}
+
 /// Stores the chunk's output rows (channels-last, as [`output_transform`] leaves them) into
 /// the task's images `y` (`[images, O, out_h, out_w]`).
 fn store_rows<T: Elem>(out: &[T], u: &Unfold, o_n: usize, chunk: RowChunk, y: &mut [T]) {
@@ -242,6 +407,7 @@ fn store_rows<T: Elem>(out: &[T], u: &Unfold, o_n: usize, chunk: RowChunk, y: &m
 /// products `M[ξ][tiles, O] = V[ξ] · U[ξ]ᵀ`, the output transform channels-last, and the
 /// rows back to `[O, out_h, out_w]`.
 pub(super) fn forward<T: Elem>(
+    algorithm: Algorithm,
     x: &[T],
     w: &[T],
     bias: Option<&[T]>,
@@ -253,38 +419,52 @@ pub(super) fn forward<T: Elem>(
     let plane = u.in_size[0] * u.in_size[1];
     let per_image = out_channels * out_h * out_w;
     let mut y = vec![T::zero(); u.batch * per_image];
-    let filters = filter_transform(w, out_channels, u.channels);
+    let filters = match algorithm {
+        Algorithm::F23 => filter_transform(w, out_channels, u.channels),
+        Algorithm::F22Phases => phase_filter_transform(w, out_channels, u.channels),
+    };
     let (c_n, o_n) = (u.channels, out_channels);
+    let (points, k) = (algorithm.points(), algorithm.depth(c_n));
     split_batch(&mut y, u.batch, per_image, |first, y, alongside| {
         let images = y.len() / per_image.max(1);
         let x = &x[first * c_n * plane..][..images * c_n * plane];
         T::with_scratch(|s| {
             let mut loaded = 0..0;
-            for chunk in row_chunks(images * th, tw, chunk_tiles(c_n.max(o_n))) {
+            for chunk in row_chunks(images * th, tw, chunk_tiles(k.max(o_n))) {
                 let n = (chunk.end - chunk.start) * tw;
                 let spanned = chunk.images(th);
                 let first_image = spanned.start;
                 load_channels_last(x, c_n, plane, spanned, &mut loaded, &mut s.nhwc);
-                s.cols.resize(16 * n * c_n, T::zero());
-                s.out.resize(16 * n * o_n, T::zero());
-                input_transform(&s.nhwc, first_image, u, chunk, &mut s.cols);
-                for xi in 0..16 {
+                s.cols.resize(points * n * k, T::zero());
+                s.out.resize(points * n * o_n, T::zero());
+                match algorithm {
+                    Algorithm::F23 => input_transform(&s.nhwc, first_image, u, chunk, &mut s.cols),
+                    Algorithm::F22Phases => {
+                        phase_input_transform(&s.nhwc, first_image, u, chunk, &mut s.cols)
+                    }
+                }
+                for xi in 0..points {
                     let lhs = Mat {
-                        ptr: s.cols[xi * n * c_n..].as_ptr(),
-                        rs: c_n as isize,
+                        ptr: s.cols[xi * n * k..].as_ptr(),
+                        rs: k as isize,
                         cs: 1,
                     };
                     let rhs = Mat {
-                        ptr: filters[xi * o_n * c_n..].as_ptr(),
+                        ptr: filters[xi * o_n * k..].as_ptr(),
                         rs: 1,
-                        cs: c_n as isize,
+                        cs: k as isize,
                     };
                     let dst = s.out[xi * n * o_n..].as_mut_ptr();
-                    // SAFETY: the blocks are `n x c_n`, `c_n x o_n` (transposed), `n x o_n`.
-                    unsafe { matmul([n, o_n, c_n], dst, o_n, false, lhs, rhs, !alongside) };
+                    // SAFETY: the blocks are `n x k`, `k x o_n` (transposed), `n x o_n`.
+                    unsafe { matmul([n, o_n, k], dst, o_n, false, lhs, rhs, !alongside) };
                 }
                 s.block.resize((chunk.end - chunk.start) * 2 * out_w * o_n, T::zero());
-                output_transform(&s.out, u, o_n, chunk, &mut s.block);
+                match algorithm {
+                    Algorithm::F23 => output_transform(&s.out, u, o_n, chunk, &mut s.block),
+                    Algorithm::F22Phases => {
+                        phase_output_transform(&s.out, u, o_n, chunk, &mut s.block)
+                    }
+                }
                 store_rows(&s.block, u, o_n, chunk, y);
             }
         });
@@ -458,5 +638,5 @@ pub(super) fn input_grad<T: Elem>(
         out_size: u.in_size,
         groups: 1,
     };
-    forward(dy, &flipped, bias, &v, c_n)
+    forward(Algorithm::F23, dy, &flipped, bias, &v, c_n)
 }
