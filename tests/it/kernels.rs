@@ -427,11 +427,13 @@ fn elementwise_loops_and_bias_gradients_split_across_threads_match_the_definitio
 #[test]
 fn winograd_convolutions_match_the_definition() {
     let mut rng = Lcg(17);
-    let cases = [(1, [5, 7], 1), (3, [8, 8], 0), (2, [9, 4], 2), (3, [71, 129], 1)];
-    for (case, (batch, size, pad)) in cases
-        .into_iter()
-        .enumerate()
-    {
+    let cases = [
+        (1, [5, 7], 1),
+        (3, [8, 8], 0),
+        (2, [9, 4], 2),
+        (3, [71, 129], 1),
+    ];
+    for (case, (batch, size, pad)) in cases.into_iter().enumerate() {
         let pad = [(pad, pad); 2];
         let g = Geometry {
             batch,
