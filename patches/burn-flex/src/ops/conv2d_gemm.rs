@@ -35,6 +35,7 @@ use burn_std::{Bytes, Shape, f16};
 use num_traits::Num;
 
 use super::conv2d_winograd as winograd;
+use super::par::zeros;
 use crate::{FlexTensor, Layout};
 
 /// Target size of one chunk's columns, in elements (1 MiB of f32: they stay in L2).
@@ -724,7 +725,7 @@ pub(crate) fn forward<T: Elem>(
 ) -> Vec<T> {
     let positions = u.positions();
     let per_image = out_channels * positions;
-    let mut y = vec![T::zero(); u.batch * per_image];
+    let mut y = zeros(u.batch * per_image, T::zero());
     let (rows, og) = (u.group_rows(), out_channels / u.groups);
     let w = taps_last(w, u);
     split_batch(&mut y, u.batch, per_image, |first, y, alongside| {
@@ -775,7 +776,7 @@ pub(crate) fn weight_grad<T: Elem>(x: &[T], dy: &[T], u: &Unfold, out_channels: 
     let len = out_channels * rows;
     // One accumulator `[O, kh, kw, C/g]` per task, summed at the end.
     let tasks = task_count(u.batch);
-    let mut grads = vec![T::zero(); tasks * len];
+    let mut grads = zeros(tasks * len, T::zero());
     split_batch(&mut grads, tasks, len, |task, grad, alongside| {
         let (first, end) = (task * u.batch / tasks, (task + 1) * u.batch / tasks);
         let images = end - first;
@@ -812,7 +813,7 @@ pub(crate) fn weight_grad<T: Elem>(x: &[T], dy: &[T], u: &Unfold, out_channels: 
     }
     // Back from [O, kh, kw, C/g] to [O, C/g, kh, kw].
     let (cg, k) = (u.channels / u.groups, u.kernel[0] * u.kernel[1]);
-    let mut dw = vec![T::zero(); len];
+    let mut dw = zeros(len, T::zero());
     for (src, dst) in total.chunks_exact(cg * k).zip(dw.chunks_exact_mut(cg * k)) {
         transpose(src, k, cg, dst);
     }
@@ -832,7 +833,7 @@ pub(crate) fn fold<T: Elem>(
     let positions = u.positions();
     let per_image = u.image_len();
     let plane = u.in_size[0] * u.in_size[1];
-    let mut image = vec![T::zero(); u.batch * per_image];
+    let mut image = zeros(u.batch * per_image, T::zero());
     let (rows, og, cg) = (
         u.group_rows(),
         out_channels / u.groups,
