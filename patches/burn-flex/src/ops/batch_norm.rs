@@ -14,6 +14,7 @@ use alloc::vec::Vec;
 use burn_backend::DType;
 use burn_std::{Bytes, Shape, f16};
 
+use super::par::sums;
 use crate::{FlexTensor, Layout};
 
 /// An element batch norm runs on natively (f16 and bf16 go through f32).
@@ -113,12 +114,10 @@ fn statistics<T: Elem>(x: &[T], dims: [usize; 3]) -> Vec<(f64, f64)> {
     per_channel(x, dims, |_, planes| {
         let (mut sum, mut sq) = (0.0f64, 0.0f64);
         for plane in planes {
-            let (mut s, mut q) = (0.0f64, 0.0f64);
-            for &v in plane {
+            let [s, q] = sums(plane, plane, 0.0, |v: T, _| {
                 let v = v.to_f64();
-                s += v;
-                q += v * v;
-            }
+                [v, v * v]
+            });
             sum += s;
             sq += q;
         }
@@ -173,11 +172,12 @@ fn train_backward<T: Elem>(
         let [batch, channels, spatial] = dims;
         for (b, plane) in (0..batch).zip(planes) {
             let xs = &x[(b * channels + c) * spatial..][..spatial];
-            for (&d, &v) in plane.iter().zip(xs) {
+            let [d, dx] = sums(plane, xs, 0.0, |d: T, v: T| {
                 let d = d.to_f64();
-                sd += d;
-                sdx += d * (v.to_f64() - mean[c]);
-            }
+                [d, d * (v.to_f64() - mean[c])]
+            });
+            sd += d;
+            sdx += dx;
         }
         (sd, sdx)
     });

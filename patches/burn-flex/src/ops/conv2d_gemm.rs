@@ -35,7 +35,7 @@ use burn_std::{Bytes, Shape, f16};
 use num_traits::Num;
 
 use super::conv2d_winograd as winograd;
-use super::par::zeros;
+use super::par::{planes, sums, zeros};
 use crate::{FlexTensor, Layout};
 
 /// Target size of one chunk's columns, in elements (1 MiB of f32: they stay in L2).
@@ -805,18 +805,23 @@ pub(crate) fn weight_grad<T: Elem>(x: &[T], dy: &[T], u: &Unfold, out_channels: 
             }
         });
     });
-    let (total, rest) = grads.split_at_mut(len);
-    for part in rest.chunks(len) {
-        for (t, &p) in total.iter_mut().zip(part) {
-            *t = *t + p;
-        }
-    }
-    // Back from [O, kh, kw, C/g] to [O, C/g, kh, kw].
+    // The tasks' accumulators summed in task order, then each filter back from [kh, kw, C/g]
+    // to [C/g, kh, kw]; the filters on all threads.
     let (cg, k) = (u.channels / u.groups, u.kernel[0] * u.kernel[1]);
     let mut dw = zeros(len, T::zero());
-    for (src, dst) in total.chunks_exact(cg * k).zip(dw.chunks_exact_mut(cg * k)) {
-        transpose(src, k, cg, dst);
-    }
+    planes(&mut dw, 1, out_channels, rows, |first, dw| {
+        let mut total = vec![T::zero(); rows];
+        for (o, dst) in (first..).zip(dw[0].chunks_exact_mut(rows)) {
+            let at = o * rows;
+            total.copy_from_slice(&grads[at..at + rows]);
+            for part in grads[len..].chunks_exact(len) {
+                for (t, &p) in total.iter_mut().zip(&part[at..at + rows]) {
+                    *t = *t + p;
+                }
+            }
+            transpose(&total, k, cg, dst);
+        }
+    });
     dw
 }
 
@@ -949,7 +954,7 @@ pub(crate) fn bias_grad<T: Elem>(dy: &[T], channels: usize, spatial: usize) -> V
             .skip(c)
             .step_by(channels)
             .fold(T::zero(), |acc, plane| {
-                acc + plane.iter().fold(T::zero(), |acc, &v| acc + v)
+                acc + sums(plane, plane, T::zero(), |v, _| [v])[0]
             })
     })
 }

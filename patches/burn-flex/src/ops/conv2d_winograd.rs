@@ -24,7 +24,7 @@ use alloc::vec::Vec;
 use super::conv2d_gemm::{
     Elem, Mat, Unfold, add_bias, matmul, split_batch, task_count, transpose, transpose_into,
 };
-use super::par::zeros;
+use super::par::{planes, zeros};
 
 /// Target size of one chunk's transformed input, in elements.
 const TRANSFORM_ELEMS: usize = 1 << 20;
@@ -96,7 +96,7 @@ impl Algorithm {
 fn phase_filter_transform<T: Elem>(w: &[T], o_n: usize, c_n: usize) -> Vec<T> {
     let k = 4 * c_n;
     let mut u = zeros(9 * o_n * k, T::zero());
-    par_planes(&mut u, 9, o_n, k, |first, u| {
+    planes(&mut u, 9, o_n, k, |first, u| {
         for o in first..first + u[0].len() / k {
             for (p, q) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
                 for c0 in (0..c_n).step_by(LANES) {
@@ -183,7 +183,7 @@ fn filter_transform<T: Elem>(w: &[T], o_n: usize, c_n: usize, filters: Filters) 
     let half = T::one() / (T::one() + T::one());
     let plane = o_n * c_n;
     let mut u = zeros(16 * plane, T::zero());
-    par_planes(&mut u, 16, plane, 1, |first, u| {
+    planes(&mut u, 16, plane, 1, |first, u| {
         let count = u[0].len();
         for start in (0..count).step_by(LANES) {
             let n = (count - start).min(LANES);
@@ -215,41 +215,6 @@ fn filter_transform<T: Elem>(w: &[T], o_n: usize, c_n: usize, filters: Filters) 
         }
     });
     u
-}
-
-/// Runs `f(first, planes)` over `u`, `count` planes of `units` units of `unit` elements,
-/// split along the planes into one range of units per thread: `planes[i]` is plane `i`'s
-/// units `[first, first + planes[i].len() / unit)`. The filter transforms write a few
-/// strided planes from each filter; on the calling thread alone they left the other idle
-/// (with the weight gradient's sum and transform, 222 of that thread's 8,162 samples in
-/// the std CNN's step).
-fn par_planes<T: Elem>(
-    u: &mut [T],
-    count: usize,
-    units: usize,
-    unit: usize,
-    f: impl Fn(usize, &mut [&mut [T]]) + Sync,
-) {
-    let per = units.div_ceil(task_count(units)).max(1);
-    let mut parts: Vec<(usize, Vec<&mut [T]>)> = (0..units.div_ceil(per))
-        .map(|part| (part * per, Vec::with_capacity(count)))
-        .collect();
-    for plane in u.chunks_mut((units * unit).max(1)).take(count) {
-        for ((_, planes), piece) in parts.iter_mut().zip(plane.chunks_mut(per * unit)) {
-            planes.push(piece);
-        }
-    }
-    #[cfg(feature = "rayon")]
-    {
-        use rayon::prelude::*;
-        parts
-            .into_par_iter()
-            .for_each(|(first, mut planes)| f(first, &mut planes));
-    }
-    #[cfg(not(feature = "rayon"))]
-    for (first, mut planes) in parts {
-        f(first, &mut planes);
-    }
 }
 
 /// A chunk of tile rows: rows `[start, end)` of the task's images, numbered image by image
@@ -655,7 +620,7 @@ fn filter_grad_transform<T: Elem>(sums: &[T], o_n: usize, c_n: usize) -> Vec<T> 
             lanes(|l| half * (b[l] + c[l]) + d[l]),
         ]
     };
-    // Filters `[first, first + part.len() / 9)`, on all threads (see [`par_planes`]).
+    // Filters `[first, first + part.len() / 9)`, on all threads (see [`planes`]).
     let run = |first: usize, part: &mut [T]| {
         for (start, dw) in (first..).step_by(LANES).zip(part.chunks_mut(9 * LANES)) {
             let n = dw.len() / 9;
@@ -684,7 +649,7 @@ fn filter_grad_transform<T: Elem>(sums: &[T], o_n: usize, c_n: usize) -> Vec<T> 
             }
         }
     };
-    par_planes(&mut dw, 1, plane, 9, |first, dw| run(first, dw[0]));
+    planes(&mut dw, 1, plane, 9, |first, dw| run(first, dw[0]));
     dw
 }
 
