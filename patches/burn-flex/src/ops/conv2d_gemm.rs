@@ -184,6 +184,13 @@ fn chunks(images: usize, positions: usize, rows: usize) -> Vec<Chunk> {
     out
 }
 
+/// Images per chunk of [`chunks`] (one when a chunk is a tile of one image): the grain at
+/// which [`split_batch`] may cut the batch without changing the chunks' shapes.
+fn chunk_images(positions: usize, rows: usize) -> usize {
+    let cap = (COLUMN_ELEMS / rows.max(1)).max(MIN_CHUNK);
+    (cap / positions.max(1)).max(1)
+}
+
 /// `dst[c * rows + r] = src[r * cols + c]`: one image `[rows, cols]` transposed.
 pub(super) fn transpose<T: Elem>(src: &[T], rows: usize, cols: usize, dst: &mut [T]) {
     transpose_into(src, rows, cols, dst, rows);
@@ -676,27 +683,49 @@ fn taps_last<T: Elem>(w: &[T], u: &Unfold) -> Vec<T> {
     out
 }
 
-/// Runs `task(first_image, part, alongside)` on the images of the batch split into one
-/// contiguous range per thread, `part` being that range's share of `out` (`per_image`
-/// elements an image) and `alongside` whether other tasks run at the same time (if not, the
-/// task's products may use the threads).
+/// Parts per thread that [`split_batch`] cuts a batch of many chunks into.
+const PARTS_PER_THREAD: usize = 4;
+
+/// Runs `task(first_image, part, alongside)` on the images of the batch split into
+/// contiguous ranges, `part` being that range's share of `out` (`per_image` elements an
+/// image) and `alongside` whether other tasks run at the same time (if not, the task's
+/// products may use the threads).
+///
+/// A batch of at least one chunk (`grain` images) per thread is cut at chunk boundaries
+/// into up to [`PARTS_PER_THREAD`] parts a thread, which rayon hands to whichever thread is
+/// free: with one part per thread, a thread that started late or lost its core for a while
+/// left the other idle at the end (10 % of the std CNN's wall time had one thread running).
+/// A smaller batch is split evenly, one range per thread.
 pub(super) fn split_batch<T: Elem>(
     out: &mut [T],
     batch: usize,
     per_image: usize,
+    grain: usize,
     task: impl Fn(usize, &mut [T], bool) + Sync,
 ) {
     #[cfg(feature = "rayon")]
     {
         use rayon::prelude::*;
-        let tasks = rayon::current_num_threads().min(batch).max(1);
-        if tasks > 1 {
-            let mut parts = Vec::with_capacity(tasks);
+        let threads = rayon::current_num_threads();
+        let (grain, groups) = (grain.max(1), batch.div_ceil(grain.max(1)));
+        let bounds: Vec<usize> = match groups >= threads {
+            true => {
+                let parts = groups.min(PARTS_PER_THREAD * threads);
+                (0..=parts)
+                    .map(|t| (t * groups / parts * grain).min(batch))
+                    .collect()
+            }
+            false => {
+                let parts = threads.min(batch).max(1);
+                (0..=parts).map(|t| t * batch / parts).collect()
+            }
+        };
+        if bounds.len() > 2 {
+            let mut parts = Vec::with_capacity(bounds.len() - 1);
             let mut rest = out;
-            for t in 0..tasks {
-                let (first, end) = (t * batch / tasks, (t + 1) * batch / tasks);
-                let (part, tail) = rest.split_at_mut((end - first) * per_image);
-                parts.push((first, part));
+            for range in bounds.windows(2) {
+                let (part, tail) = rest.split_at_mut((range[1] - range[0]) * per_image);
+                parts.push((range[0], part));
                 rest = tail;
             }
             parts
@@ -705,7 +734,7 @@ pub(super) fn split_batch<T: Elem>(
             return;
         }
     }
-    let _ = (batch, per_image);
+    let _ = (batch, per_image, grain);
     task(0, out, false);
 }
 
@@ -728,7 +757,8 @@ pub(crate) fn forward<T: Elem>(
     let mut y = zeros(u.batch * per_image, T::zero());
     let (rows, og) = (u.group_rows(), out_channels / u.groups);
     let w = taps_last(w, u);
-    split_batch(&mut y, u.batch, per_image, |first, y, alongside| {
+    let grain = chunk_images(positions, rows);
+    split_batch(&mut y, u.batch, per_image, grain, |first, y, alongside| {
         let images = y.len() / per_image.max(1);
         let x = &x[first * u.image_len()..][..images * u.image_len()];
         let part = sub_batch(u, images);
@@ -777,7 +807,7 @@ pub(crate) fn weight_grad<T: Elem>(x: &[T], dy: &[T], u: &Unfold, out_channels: 
     // One accumulator `[O, kh, kw, C/g]` per task, summed at the end.
     let tasks = task_count(u.batch);
     let mut grads = zeros(tasks * len, T::zero());
-    split_batch(&mut grads, tasks, len, |task, grad, alongside| {
+    split_batch(&mut grads, tasks, len, 1, |task, grad, alongside| {
         let (first, end) = (task * u.batch / tasks, (task + 1) * u.batch / tasks);
         let images = end - first;
         let x = &x[first * u.image_len()..][..images * u.image_len()];
@@ -845,7 +875,8 @@ pub(crate) fn fold<T: Elem>(
         u.channels / u.groups,
     );
     let w = taps_last(w, u);
-    split_batch(&mut image, u.batch, per_image, |first, image, alongside| {
+    let grain = chunk_images(positions, rows);
+    split_batch(&mut image, u.batch, per_image, grain, |first, image, alongside| {
         let images = image.len() / per_image.max(1);
         let z = &z[first * out_channels * positions..][..images * out_channels * positions];
         T::with_scratch(|scratch| {

@@ -504,12 +504,15 @@ fn transformed_forward<T: Elem>(
     let mut y = zeros(u.batch * per_image, T::zero());
     let (c_n, o_n) = (u.channels, out_channels);
     let (points, k) = (algorithm.points(), algorithm.depth(c_n));
-    split_batch(&mut y, u.batch, per_image, |first, y, alongside| {
+    let per_chunk = chunk_tiles(k.max(o_n));
+    // Images per chunk (see `split_batch`): whole tile rows of about `per_chunk` tiles.
+    let grain = (per_chunk / tw.max(1)).max(1) / th.max(1);
+    split_batch(&mut y, u.batch, per_image, grain, |first, y, alongside| {
         let images = y.len() / per_image.max(1);
         let x = &x[first * c_n * plane..][..images * c_n * plane];
         T::with_scratch(|s| {
             let mut loaded = 0..0;
-            for chunk in row_chunks(images * th, tw, chunk_tiles(k.max(o_n))) {
+            for chunk in row_chunks(images * th, tw, per_chunk) {
                 let n = (chunk.end - chunk.start) * tw;
                 let spanned = chunk.images(th);
                 let first_image = spanned.start;
@@ -665,7 +668,7 @@ pub(super) fn weight_grad<T: Elem>(x: &[T], dy: &[T], u: &Unfold, out_channels: 
     let mut sums = zeros(tasks * len, T::zero());
     let plane = u.in_size[0] * u.in_size[1];
     let out_plane = u.out_size[0] * u.out_size[1];
-    split_batch(&mut sums, tasks, len, |task, sum, alongside| {
+    split_batch(&mut sums, tasks, len, 1, |task, sum, alongside| {
         let (first, end) = (task * u.batch / tasks, (task + 1) * u.batch / tasks);
         let x = &x[first * c_n * plane..end * c_n * plane];
         let dy = &dy[first * o_n * out_plane..end * o_n * out_plane];
