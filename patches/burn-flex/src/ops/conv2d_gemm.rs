@@ -17,8 +17,9 @@
 //!
 //! The positions of several images make one chunk, so the product keeps its shape at 4x4 and
 //! 8x8; chunks are capped at about [`COLUMN_ELEMS`] elements of columns so they stay in the
-//! outer caches. The batch is split into one contiguous range of images per rayon thread,
-//! each running its own chunk loop around a single-threaded GEMM; a batch smaller than the
+//! outer caches. The batch is split into contiguous ranges of images ([`split_batch`]: cut
+//! at chunk boundaries, a few per thread, each taken by whichever thread is free), each
+//! running its own chunk loop around a single-threaded GEMM; a batch smaller than the
 //! thread count lets the GEMM use the threads instead.
 //!
 //! Padding is given at the beginning of each axis only: the end padding is implied by the
