@@ -421,9 +421,12 @@ fn elementwise_loops_and_bias_gradients_split_across_threads_match_the_definitio
     check_conv2d(g, true, &mut rng, "threaded bias gradient");
 }
 
-/// 3x3 stride-1 convolutions with enough channels for the Winograd path, padding 0 to 2, odd
-/// and even sizes, batch 1 and 3; the last case (71x129, 36 x 65 tiles an image) is larger
-/// than one chunk of tiles, so chunks end inside an image and span two.
+/// 3x3 stride-1 convolutions with enough channels for the Winograd path, and the transposed
+/// convolutions of the same shapes, padding 0 to 2, odd and even sizes, batch 1 to 3: outputs
+/// below 8 a side, then 8 and more (where the gradients run F(4x4, 3x3), whose 6x6 patches run
+/// 2 past the image and whose last tiles are cut at 1 to 3 rows and columns); the last case
+/// (71x129: 36 x 65 tiles an image forward, 18 x 33 for the gradients) is larger than one
+/// chunk of tiles, so chunks end inside an image and span two.
 #[test]
 fn winograd_convolutions_match_the_definition() {
     let mut rng = Lcg(17);
@@ -431,6 +434,9 @@ fn winograd_convolutions_match_the_definition() {
         (1, [5, 7], 1),
         (3, [8, 8], 0),
         (2, [9, 4], 2),
+        (2, [8, 8], 1),
+        (1, [10, 13], 0),
+        (3, [9, 11], 2),
         (3, [71, 129], 1),
     ];
     for (case, (batch, size, pad)) in cases.into_iter().enumerate() {
@@ -447,7 +453,9 @@ fn winograd_convolutions_match_the_definition() {
             dilation: [1, 1],
             out_size: [0, 1].map(|a| size[a] + 2 * pad[a].0 - 2),
         };
-        check_conv2d(g, case == 1, &mut rng, &format!("winograd case {case}"));
+        let what = format!("winograd case {case}");
+        check_conv2d(g, case == 1, &mut rng, &what);
+        check_conv_transpose2d(g, [0, 0], case == 2, &mut rng, &what);
     }
 }
 

@@ -35,7 +35,7 @@ use burn_backend::ops::{ConvOptions, ConvTransposeOptions};
 use burn_std::{Bytes, Shape, f16};
 use num_traits::Num;
 
-use super::conv2d_winograd as winograd;
+use super::conv2d_winograd::{self as winograd, Pass};
 use super::par::{planes, sums, zeros};
 use crate::{FlexTensor, Layout};
 
@@ -877,77 +877,90 @@ pub(crate) fn fold<T: Elem>(
     );
     let w = taps_last(w, u);
     let grain = chunk_images(positions, rows);
-    split_batch(&mut image, u.batch, per_image, grain, |first, image, alongside| {
-        let images = image.len() / per_image.max(1);
-        let z = &z[first * out_channels * positions..][..images * out_channels * positions];
-        T::with_scratch(|scratch| {
-            for chunk in chunks(images, positions, rows) {
-                let n = chunk.columns();
-                if chunk.start == 0 && !u.is_identity() {
-                    scratch.nhwc.clear();
-                    scratch.nhwc.resize(chunk.images * per_image, T::zero());
-                }
-                for g in 0..u.groups {
-                    let channels = g * og..(g + 1) * og;
-                    let dz = position_block(
-                        z,
-                        out_channels,
-                        positions,
-                        channels,
-                        chunk,
-                        &mut scratch.block,
-                    );
-                    let w_g = Mat {
-                        ptr: w[g * og * rows..].as_ptr(),
-                        rs: rows as isize,
-                        cs: 1,
-                    };
-                    let c0 = g * cg;
-                    if u.is_identity() {
-                        // The columns are the image block: `[C/g, n] = W_gᵀ · dz`.
-                        let lhs = w_g.transposed();
-                        scratch.out.resize(rows * n, T::zero());
-                        let dst = scratch.out.as_mut_ptr();
-                        // SAFETY: `out` holds `rows x n`, the operands their blocks.
-                        unsafe { matmul([rows, n, og], dst, n, false, lhs, dz, !alongside) };
-                        scatter_block(&scratch.out, u.channels, plane, c0..c0 + cg, chunk, image);
-                        continue;
+    split_batch(
+        &mut image,
+        u.batch,
+        per_image,
+        grain,
+        |first, image, alongside| {
+            let images = image.len() / per_image.max(1);
+            let z = &z[first * out_channels * positions..][..images * out_channels * positions];
+            T::with_scratch(|scratch| {
+                for chunk in chunks(images, positions, rows) {
+                    let n = chunk.columns();
+                    if chunk.start == 0 && !u.is_identity() {
+                        scratch.nhwc.clear();
+                        scratch.nhwc.resize(chunk.images * per_image, T::zero());
                     }
-                    // One row of columns per position: `[n, rows] = dzᵀ · W_g`.
-                    let ld = column_stride(rows);
-                    scratch.cols.resize(n * ld, T::zero());
-                    let dst = scratch.cols.as_mut_ptr();
-                    // SAFETY: `cols` holds `n` rows of `ld >= rows`, the operands their blocks.
-                    unsafe {
-                        matmul(
-                            [n, rows, og],
-                            dst,
-                            ld,
-                            false,
-                            dz.transposed(),
-                            w_g,
-                            !alongside,
-                        )
-                    };
-                    col2im(&scratch.cols, u, c0, chunk, &mut scratch.nhwc);
-                }
-                if !u.is_identity() && chunk.start + chunk.len == positions {
-                    let out =
-                        &mut image[chunk.first_image * per_image..][..chunk.images * per_image];
-                    for (src, dst) in scratch
-                        .nhwc
-                        .chunks_exact(per_image)
-                        .zip(out.chunks_exact_mut(per_image))
-                    {
-                        transpose(src, plane, u.channels, dst);
+                    for g in 0..u.groups {
+                        let channels = g * og..(g + 1) * og;
+                        let dz = position_block(
+                            z,
+                            out_channels,
+                            positions,
+                            channels,
+                            chunk,
+                            &mut scratch.block,
+                        );
+                        let w_g = Mat {
+                            ptr: w[g * og * rows..].as_ptr(),
+                            rs: rows as isize,
+                            cs: 1,
+                        };
+                        let c0 = g * cg;
+                        if u.is_identity() {
+                            // The columns are the image block: `[C/g, n] = W_gᵀ · dz`.
+                            let lhs = w_g.transposed();
+                            scratch.out.resize(rows * n, T::zero());
+                            let dst = scratch.out.as_mut_ptr();
+                            // SAFETY: `out` holds `rows x n`, the operands their blocks.
+                            unsafe { matmul([rows, n, og], dst, n, false, lhs, dz, !alongside) };
+                            scatter_block(
+                                &scratch.out,
+                                u.channels,
+                                plane,
+                                c0..c0 + cg,
+                                chunk,
+                                image,
+                            );
+                            continue;
+                        }
+                        // One row of columns per position: `[n, rows] = dzᵀ · W_g`.
+                        let ld = column_stride(rows);
+                        scratch.cols.resize(n * ld, T::zero());
+                        let dst = scratch.cols.as_mut_ptr();
+                        // SAFETY: `cols` holds `n` rows of `ld >= rows`, the operands their blocks.
+                        unsafe {
+                            matmul(
+                                [n, rows, og],
+                                dst,
+                                ld,
+                                false,
+                                dz.transposed(),
+                                w_g,
+                                !alongside,
+                            )
+                        };
+                        col2im(&scratch.cols, u, c0, chunk, &mut scratch.nhwc);
+                    }
+                    if !u.is_identity() && chunk.start + chunk.len == positions {
+                        let out =
+                            &mut image[chunk.first_image * per_image..][..chunk.images * per_image];
+                        for (src, dst) in scratch
+                            .nhwc
+                            .chunks_exact(per_image)
+                            .zip(out.chunks_exact_mut(per_image))
+                        {
+                            transpose(src, plane, u.channels, dst);
+                        }
                     }
                 }
+            });
+            if let Some(bias) = bias {
+                add_bias(image, bias, plane);
             }
-        });
-        if let Some(bias) = bias {
-            add_bias(image, bias, plane);
-        }
-    });
+        },
+    );
     image
 }
 
@@ -1041,13 +1054,13 @@ fn dims4(t: &FlexTensor) -> [usize; 4] {
     [s[0], s[1], s[2], s[3]]
 }
 
-/// [`forward`] as a [`Kernel`]: inputs `[x, w]` or `[x, w, bias]`.
-struct Forward(Unfold, usize);
+/// [`forward`] as a [`Kernel`] computing `Pass`: inputs `[x, w]` or `[x, w, bias]`.
+struct Forward(Unfold, usize, Pass);
 
 impl Kernel for Forward {
     fn run<T: Elem>(&self, inputs: &[&[T]]) -> Vec<T> {
         let (x, w, bias) = (inputs[0], inputs[1], inputs.get(2).copied());
-        match winograd::Algorithm::of::<T>(&self.0, self.1) {
+        match winograd::Algorithm::of::<T>(&self.0, self.1, self.2) {
             Some(a) => winograd::forward(a, x, w, bias, &self.0, self.1),
             None => forward(x, w, bias, &self.0, self.1),
         }
@@ -1066,14 +1079,14 @@ impl Kernel for WeightGrad {
     }
 }
 
-/// [`fold`] as a [`Kernel`]: inputs `[z, w]` or `[z, w, bias]`.
-struct Fold(Unfold, usize);
+/// [`fold`] as a [`Kernel`] computing `Pass`: inputs `[z, w]` or `[z, w, bias]`.
+struct Fold(Unfold, usize, Pass);
 
 impl Kernel for Fold {
     fn run<T: Elem>(&self, inputs: &[&[T]]) -> Vec<T> {
         let (z, w, bias) = (inputs[0], inputs[1], inputs.get(2).copied());
         match T::WINOGRAD && winograd::applies(&self.0, self.1) {
-            true => winograd::input_grad(z, w, bias, &self.0, self.1),
+            true => winograd::input_grad(z, w, bias, &self.0, self.1, self.2),
             false => fold(z, w, bias, &self.0, self.1),
         }
     }
@@ -1162,7 +1175,11 @@ pub(crate) fn conv2d(
     let u = conv_unfold(xs, ws, options, out);
     let mut inputs = vec![&x, &weight];
     inputs.extend(bias.as_ref());
-    launch(Forward(u, ws[0]), &inputs, [xs[0], ws[0], out[0], out[1]])
+    launch(
+        Forward(u, ws[0], Pass::Forward),
+        &inputs,
+        [xs[0], ws[0], out[0], out[1]],
+    )
 }
 
 /// conv2d's input gradient.
@@ -1174,7 +1191,7 @@ pub(crate) fn conv2d_x_backward(
 ) -> FlexTensor {
     let (xs, ws, gs) = (dims4(&x), dims4(&weight), dims4(&output_grad));
     let u = conv_unfold(xs, ws, options, [gs[2], gs[3]]);
-    launch(Fold(u, ws[0]), &[&output_grad, &weight], xs)
+    launch(Fold(u, ws[0], Pass::Gradient), &[&output_grad, &weight], xs)
 }
 
 /// conv2d's weight gradient.
@@ -1212,7 +1229,7 @@ pub(crate) fn conv_transpose2d(
     let mut inputs = vec![&x, &weight];
     inputs.extend(bias.as_ref());
     let shape = [xs[0], u.channels, u.in_size[0], u.in_size[1]];
-    launch(Fold(u, ws[0]), &inputs, shape)
+    launch(Fold(u, ws[0], Pass::Forward), &inputs, shape)
 }
 
 /// conv_transpose2d's input gradient: the convolution of `output_grad` by the same weight,
@@ -1234,7 +1251,7 @@ pub(crate) fn conv_transpose2d_x_backward(
     });
     let u = transpose_unfold(gs[0], ws, options, in_size);
     launch(
-        Forward(u, ws[0]),
+        Forward(u, ws[0], Pass::Gradient),
         &[&output_grad, &weight],
         [gs[0], ws[0], in_size[0], in_size[1]],
     )

@@ -1,13 +1,15 @@
-//! Winograd F(2x2, 3x3) for 3x3 stride-1 convolutions (Lavin & Gray, "Fast Algorithms for
-//! Convolutional Neural Networks", CVPR 2016): the forward pass, and the weight gradient as its
-//! adjoint; the input gradient is the forward pass of the output gradient through the flipped,
-//! transposed weight.
+//! Winograd F(2x2, 3x3) and F(4x4, 3x3) for 3x3 stride-1 convolutions (Lavin & Gray, "Fast
+//! Algorithms for Convolutional Neural Networks", CVPR 2016): the forward pass, and the weight
+//! gradient as its adjoint; the input gradient is the forward pass of the output gradient
+//! through the flipped, transposed weight.
 //!
-//! Each 2x2 output tile is `Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d B)] A` for the 4x4 input patch `d` and the 3x3
-//! filter `g`; summed over input channels, the 16 elementwise products become 16 GEMMs
-//! `M[ξ][tiles, O] = V[ξ][tiles, C] · U[ξ][O, C]ᵀ`: 16 multiplies per 4 outputs instead of 36.
-//! The weight gradient is the same identity read backwards, `dg = Gᵀ [(A dy Aᵀ) ⊙ (Bᵀ d B)] G`,
-//! summed over tiles: 16 GEMMs `[tiles, O]ᵀ · [tiles, C]`.
+//! Each m x m output tile is `Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d B)] A` for the (m + 2)² input patch `d`
+//! and the 3x3 filter `g`; summed over input channels, the (m + 2)² elementwise products
+//! become as many GEMMs `M[ξ][tiles, O] = V[ξ][tiles, C] · U[ξ][O, C]ᵀ`: F(2x2, 3x3) does 16
+//! multiplies per 4 outputs instead of 36, F(4x4, 3x3) 36 per 16 instead of 144 (for the
+//! gradients, from 8x8 outputs up: [`Algorithm::three_by_three`]). The weight gradient is the same identity read backwards,
+//! `dg = Gᵀ [(A dy Aᵀ) ⊙ (Bᵀ d B)] G`, summed over tiles: one GEMM `[tiles, O]ᵀ · [tiles, C]`
+//! per point.
 //!
 //! A 4x4 stride-2 convolution with padding 1 (the standard CNN's down-sampling, and the
 //! input gradient of its up-sampling deconvolutions) runs forward as a 2x2 stride-1 one over
@@ -33,7 +35,13 @@ const TRANSFORM_ELEMS: usize = 1 << 20;
 /// 2-core AVX2 machine: even at 32, faster at 64 and up).
 const MIN_CHANNELS: usize = 32;
 
-/// Whether Winograd F(2x2, 3x3) computes this convolution: a 3x3 kernel at stride 1 without
+/// Smallest output side at which F(4x4, 3x3) replaces F(2x2, 3x3) (measured on a 2-core
+/// AVX2 machine, batch 64: 15-30 % less time at 16x16 and 32x32, about even at 8x8; at 4x4
+/// its 36 products of a quarter of the rows ran 1.4-2.1x slower than F(2x2, 3x3)'s 16, the
+/// transformed filters 2.25x larger and read for fewer rows).
+const F43_MIN_SIZE: usize = 8;
+
+/// Whether Winograd F(2x2, 3x3) or F(4x4, 3x3) computes this convolution: a 3x3 kernel at stride 1 without
 /// dilation or groups, padding at most 2 (every tile's patch starts at most 2 before the
 /// image), and at least [`MIN_CHANNELS`] channels on both sides (below that the products are
 /// too thin for the transforms to pay).
@@ -47,11 +55,25 @@ pub(super) fn applies(u: &Unfold, out_channels: usize) -> bool {
         && u.channels.min(out_channels) >= MIN_CHANNELS
 }
 
+/// What a convolution computes in a training step, which decides how much rounding its
+/// tiling may add ([`Algorithm::three_by_three`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Pass {
+    /// A layer's output (conv2d's, or conv_transpose2d's).
+    Forward,
+    /// A gradient (of the input or of the weight).
+    Gradient,
+}
+
 /// The tiling [`forward`] computes a convolution with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Algorithm {
-    /// F(2x2, 3x3) for a 3x3 stride-1 kernel ([`applies`]).
+    /// F(2x2, 3x3) for a 3x3 stride-1 kernel ([`applies`]): 16 multiplies per 4 outputs.
     F23,
+    /// F(4x4, 3x3) for a 3x3 stride-1 kernel ([`applies`]): a 6x6 transformed tile, 36
+    /// multiplies per 16 outputs (1.78x fewer than F(2x2, 3x3)), at the price of transforms
+    /// with coefficients up to 8 (rounding checked in `tests/it/kernels.rs`).
+    F43,
     /// A 4x4 stride-2 kernel with padding 1 (the standard CNN's) as a 2x2 stride-1 one over
     /// the input's four phases, `X[p, q][i, j] = x[2i + p - 1, 2j + q - 1]` on `4C` channels
     /// (`W'[o, (p, q, c), a, b] = W[o, c, 2a + p, 2b + q]`), by F(2x2, 2x2): 9 multiplies per
@@ -62,7 +84,7 @@ pub(super) enum Algorithm {
 impl Algorithm {
     /// The tiling for this convolution, if Winograd computes it (f32 and f64 only: see
     /// [`Elem::WINOGRAD`]).
-    pub(super) fn of<T: Elem>(u: &Unfold, out_channels: usize) -> Option<Self> {
+    pub(super) fn of<T: Elem>(u: &Unfold, out_channels: usize, pass: Pass) -> Option<Self> {
         let common = T::WINOGRAD
             && u.dilation == [1, 1]
             && u.groups == 1
@@ -70,13 +92,41 @@ impl Algorithm {
         if common && u.kernel == [4, 4] && u.stride == [2, 2] && u.padding == [1, 1] {
             return Some(Algorithm::F22Phases);
         }
-        applies(u, out_channels).then_some(Algorithm::F23).filter(|_| T::WINOGRAD)
+        let tiling = Self::three_by_three(pass, u.out_size);
+        applies(u, out_channels)
+            .then_some(tiling)
+            .filter(|_| T::WINOGRAD)
+    }
+
+    /// The tiling of a 3x3 stride-1 convolution ([`applies`]) with outputs `out_size` in
+    /// `pass`: for a gradient F(4x4, 3x3) from [`F43_MIN_SIZE`] up, otherwise F(2x2, 3x3).
+    ///
+    /// Forward passes stay on F(2x2, 3x3): F(4x4, 3x3)'s rounding, about 5x F(2x2, 3x3)'s
+    /// relative error (its transforms scale by up to 8 and 100 before the sums cancel), took
+    /// a converted Chainer SNGAN generator's images 1.5e-5 from the reference's, over the
+    /// 1e-5 at which imported checkpoints are checked. A gradient's rounding at that level is
+    /// far below the noise of a minibatch's, and its kernels are checked against the
+    /// definition at the same tolerance as the rest.
+    fn three_by_three(pass: Pass, out_size: [usize; 2]) -> Self {
+        match pass == Pass::Gradient && out_size[0].min(out_size[1]) >= F43_MIN_SIZE {
+            true => Algorithm::F43,
+            false => Algorithm::F23,
+        }
+    }
+
+    /// Outputs along each side of a tile.
+    fn tile(self) -> usize {
+        match self {
+            Algorithm::F43 => 4,
+            Algorithm::F23 | Algorithm::F22Phases => 2,
+        }
     }
 
     /// Points of the transformed tile (products per tile).
     fn points(self) -> usize {
         match self {
             Algorithm::F23 => 16,
+            Algorithm::F43 => 36,
             Algorithm::F22Phases => 9,
         }
     }
@@ -84,7 +134,7 @@ impl Algorithm {
     /// The products' depth for `c` input channels.
     fn depth(self, c: usize) -> usize {
         match self {
-            Algorithm::F23 => c,
+            Algorithm::F23 | Algorithm::F43 => c,
             Algorithm::F22Phases => 4 * c,
         }
     }
@@ -128,14 +178,14 @@ fn phase_filter_transform<T: Elem>(w: &[T], o_n: usize, c_n: usize) -> Vec<T> {
     u
 }
 
-/// Output tiles per image: `[ceil(out_h / 2), ceil(out_w / 2)]`.
-fn tiles(u: &Unfold) -> [usize; 2] {
-    [u.out_size[0].div_ceil(2), u.out_size[1].div_ceil(2)]
+/// Output tiles per image for tiles of `m x m` outputs: `[ceil(out_h / m), ceil(out_w / m)]`.
+fn tiles(u: &Unfold, m: usize) -> [usize; 2] {
+    [u.out_size[0].div_ceil(m), u.out_size[1].div_ceil(m)]
 }
 
-/// Tiles per chunk: a transformed input of about `TRANSFORM_ELEMS` (16 x rows x tiles).
-fn chunk_tiles(rows: usize) -> usize {
-    (TRANSFORM_ELEMS / (16 * rows.max(1))).max(16)
+/// Tiles per chunk: a transformed input of about `TRANSFORM_ELEMS` (points x rows x tiles).
+fn chunk_tiles(points: usize, rows: usize) -> usize {
+    (TRANSFORM_ELEMS / (points * rows.max(1))).max(16)
 }
 
 /// Filters transformed at a time: one vector of f32 lanes on AVX2 (the transforms' loops
@@ -151,7 +201,8 @@ fn lanes<T: Elem>(f: impl FnMut(usize) -> T) -> Lanes<T> {
     core::array::from_fn(f)
 }
 
-/// `G x` for `G = [[1, 0, 0], [1/2, 1/2, 1/2], [1/2, -1/2, 1/2], [0, 0, 1]]`, lane by lane.
+/// `G x` for F(2x2, 3x3)'s `G = [[1, 0, 0], [1/2, 1/2, 1/2], [1/2, -1/2, 1/2], [0, 0, 1]]`,
+/// lane by lane.
 #[inline(always)]
 fn g_times<T: Elem>(half: T, [a, b, c]: [&Lanes<T>; 3]) -> [Lanes<T>; 4] {
     [
@@ -160,6 +211,27 @@ fn g_times<T: Elem>(half: T, [a, b, c]: [&Lanes<T>; 3]) -> [Lanes<T>; 4] {
         lanes(|l| half * (a[l] - b[l] + c[l])),
         *c,
     ]
+}
+
+/// `G x` for F(4x4, 3x3)'s `G = [[1/4, 0, 0], [-1/6, -1/6, -1/6], [-1/6, 1/6, -1/6], [1/24,
+/// 1/12, 1/6], [1/24, -1/12, 1/6], [0, 0, 1]]` (interpolation at 0, ±1, ±2 and ∞), lane by
+/// lane; `k = [1/4, 1/6, 1/12, 1/24]`.
+#[inline(always)]
+fn g43_times<T: Elem>(k: [T; 4], [a, b, c]: [&Lanes<T>; 3]) -> [Lanes<T>; 6] {
+    let [quarter, sixth, twelfth, twentyfourth] = k;
+    [
+        lanes(|l| quarter * a[l]),
+        lanes(|l| T::zero() - sixth * (a[l] + b[l] + c[l])),
+        lanes(|l| T::zero() - sixth * (a[l] - b[l] + c[l])),
+        lanes(|l| twentyfourth * a[l] + twelfth * b[l] + sixth * c[l]),
+        lanes(|l| twentyfourth * a[l] - twelfth * b[l] + sixth * c[l]),
+        *c,
+    ]
+}
+
+/// The integer `n` as a `T` (exact: a sum of ones).
+fn int<T: Elem>(n: u8) -> T {
+    (0..n).fold(T::zero(), |s, _| s + T::one())
 }
 
 /// Which filter transform [`forward`] runs its products with.
@@ -172,18 +244,38 @@ enum Filters {
     FlippedTransposed,
 }
 
-/// `U[ξ][o][c] = (G g Gᵀ)[ξ]` for every filter `g = w[o, c]`, `ξ` over the 4x4 tile, [`LANES`]
-/// filters at a time; with [`Filters::FlippedTransposed`], the same for `g = w[o, c]` rotated
-/// by 180° and stored at `[ξ][c][o]`. Rotating `g` reverses its rows and columns, and `G R =
-/// P G` for the reversal `R` and the swap `P` of `G`'s first and last rows, so the rotated
-/// filter's transform is `P (G g Gᵀ) Pᵀ`: the same values with tile rows and columns 0 and 3
-/// swapped.
-fn filter_transform<T: Elem>(w: &[T], o_n: usize, c_n: usize, filters: Filters) -> Vec<T> {
-    const SWAP: [usize; 4] = [3, 1, 2, 0];
-    let half = T::one() / (T::one() + T::one());
+/// `U[ξ][o][c] = (G g Gᵀ)[ξ]` for every filter `g = w[o, c]`, `ξ` over the tile of
+/// `tiling` (F(2x2, 3x3) or F(4x4, 3x3)); with [`Filters::FlippedTransposed`], the same for
+/// `g = w[o, c]` rotated by 180° (its taps read in reverse) and stored at `[ξ][c][o]`.
+fn filter_transform<T: Elem>(
+    tiling: Algorithm,
+    w: &[T],
+    o_n: usize,
+    c_n: usize,
+    filters: Filters,
+) -> Vec<T> {
+    let one = T::one();
+    match tiling {
+        Algorithm::F43 => {
+            let k = [4, 6, 12, 24].map(|d| one / int(d));
+            filter_transform_n::<T, 6>(w, o_n, c_n, filters, |g| g43_times(k, g))
+        }
+        _ => filter_transform_n::<T, 4>(w, o_n, c_n, filters, |g| g_times(one / int(2), g)),
+    }
+}
+
+/// [`filter_transform`] for an `N`-point tile whose `G x` is `g_times`, [`LANES`] filters at
+/// a time.
+fn filter_transform_n<T: Elem, const N: usize>(
+    w: &[T],
+    o_n: usize,
+    c_n: usize,
+    filters: Filters,
+    g_times: impl Fn([&Lanes<T>; 3]) -> [Lanes<T>; N] + Sync,
+) -> Vec<T> {
     let plane = o_n * c_n;
-    let mut u = zeros(16 * plane, T::zero());
-    planes(&mut u, 16, plane, 1, |first, u| {
+    let mut u = zeros(N * N * plane, T::zero());
+    planes(&mut u, N * N, plane, 1, |first, u| {
         let count = u[0].len();
         for start in (0..count).step_by(LANES) {
             let n = (count - start).min(LANES);
@@ -191,25 +283,21 @@ fn filter_transform<T: Elem>(w: &[T], o_n: usize, c_n: usize, filters: Filters) 
             let mut g = [[T::zero(); LANES]; 9];
             for l in 0..n {
                 let at = first + start + l;
-                let filter = match filters {
-                    Filters::Weight => at,
-                    Filters::FlippedTransposed => (at % o_n) * c_n + at / o_n,
+                let (filter, flipped) = match filters {
+                    Filters::Weight => (at, false),
+                    Filters::FlippedTransposed => ((at % o_n) * c_n + at / o_n, true),
                 };
                 for (t, &v) in w[filter * 9..][..9].iter().enumerate() {
-                    g[t][l] = v;
+                    g[if flipped { 8 - t } else { t }][l] = v;
                 }
             }
-            // G g: column j of the 4x3 product, then each row i times Gᵀ.
-            let cols: [[Lanes<T>; 4]; 3] =
-                core::array::from_fn(|j| g_times(half, [&g[j], &g[3 + j], &g[6 + j]]));
-            for i in 0..4 {
-                let row = g_times(half, [&cols[0][i], &cols[1][i], &cols[2][i]]);
+            // G g: column j of the Nx3 product, then each row i times Gᵀ.
+            let cols: [[Lanes<T>; N]; 3] =
+                core::array::from_fn(|j| g_times([&g[j], &g[3 + j], &g[6 + j]]));
+            for i in 0..N {
+                let row = g_times([&cols[0][i], &cols[1][i], &cols[2][i]]);
                 for (j, v) in row.iter().enumerate() {
-                    let plane = match filters {
-                        Filters::Weight => 4 * i + j,
-                        Filters::FlippedTransposed => 4 * SWAP[i] + SWAP[j],
-                    };
-                    u[plane][start..start + n].copy_from_slice(&v[..n]);
+                    u[N * i + j][start..start + n].copy_from_slice(&v[..n]);
                 }
             }
         }
@@ -257,6 +345,60 @@ fn zip3<T: Elem>(out: &mut [T], a: &[T], b: &[T], c: &[T], f: impl Fn(T, T, T) -
     }
 }
 
+/// `out[k] = f([ins[0][k], ins[1][k], ..])` over `out` (a loop LLVM vectorises: `out` is the
+/// only slice written, and every input is at least as long).
+#[inline(always)]
+fn combine<T: Elem, const I: usize>(out: &mut [T], ins: [&[T]; I], f: impl Fn([T; I]) -> T) {
+    let ins = ins.map(|s| &s[..out.len()]);
+    for (k, o) in out.iter_mut().enumerate() {
+        *o = f(ins.map(|s| s[k]));
+    }
+}
+
+/// `out` (`N` runs of `len`) as its `N` runs.
+fn runs<T, const N: usize>(out: &mut [T], len: usize) -> [&mut [T]; N] {
+    let mut runs = out.chunks_exact_mut(len.max(1));
+    core::array::from_fn(|_| runs.next().unwrap_or_default())
+}
+
+/// `Bᵀ d` for F(4x4, 3x3)'s `Bᵀ = [[4, 0, -5, 0, 1, 0], [0, -4, -4, 1, 1, 0], [0, 4, -4, -1,
+/// 1, 0], [0, -2, -1, 2, 1, 0], [0, 2, -1, -2, 1, 0], [0, 4, 0, -5, 0, 1]]` along the
+/// channels of six vectors `d` into the six `t`; `k = [2, 4, 5]`.
+#[inline(always)]
+fn bt6<T: Elem>(t: [&mut [T]; 6], d: [&[T]; 6], [two, four, five]: [T; 3]) {
+    let [t0, t1, t2, t3, t4, t5] = t;
+    let [d0, d1, d2, d3, d4, d5] = d;
+    combine(t0, [d0, d2, d4], |[a, c, e]| four * a - five * c + e);
+    combine(t1, [d1, d2, d3, d4], |[b, c, d, e]| {
+        (d + e) - four * (b + c)
+    });
+    combine(t2, [d1, d2, d3, d4], |[b, c, d, e]| {
+        (e - d) + four * (b - c)
+    });
+    combine(t3, [d1, d2, d3, d4], |[b, c, d, e]| (e - c) + two * (d - b));
+    combine(t4, [d1, d2, d3, d4], |[b, c, d, e]| (e - c) - two * (d - b));
+    combine(t5, [d1, d3, d5], |[b, d, f]| four * b - five * d + f);
+}
+
+/// `Aᵀ m` for F(4x4, 3x3)'s `Aᵀ = [[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4,
+/// 0], [0, 1, -1, 8, -8, 1]]` along the channels of six vectors `m` into the four `y`; `k =
+/// [2, 4, 8]`.
+#[inline(always)]
+fn at4<T: Elem>(y: [&mut [T]; 4], m: [&[T]; 6], [two, four, eight]: [T; 3]) {
+    let [y0, y1, y2, y3] = y;
+    let [m0, m1, m2, m3, m4, m5] = m;
+    combine(y0, [m0, m1, m2, m3, m4], |[a, b, c, d, e]| {
+        a + (b + c) + (d + e)
+    });
+    combine(y1, [m1, m2, m3, m4], |[b, c, d, e]| (b - c) + two * (d - e));
+    combine(y2, [m1, m2, m3, m4], |[b, c, d, e]| {
+        (b + c) + four * (d + e)
+    });
+    combine(y3, [m1, m2, m3, m4, m5], |[b, c, d, e, f]| {
+        (b - c) + eight * (d - e) + f
+    });
+}
+
 /// Loads images `images` of `t` (`[batch, C, plane]`) channels-last into `dst` (`[images,
 /// plane, C]`), unless `loaded` says they already are there.
 fn load_channels_last<T: Elem>(
@@ -287,7 +429,7 @@ fn load_channels_last<T: Elem>(
 /// at 4x4 as at 32x32: `Bᵀ d` over the patch rows, `t0 = d0 - d2, t1 = d1 + d2, t2 = d2 - d1,
 /// t3 = d1 - d3`, then the same over the columns of each.
 fn input_transform<T: Elem>(nhwc: &[T], first: usize, u: &Unfold, chunk: RowChunk, v: &mut [T]) {
-    let [th, tw] = tiles(u);
+    let [th, tw] = tiles(u, 2);
     let [in_h, in_w] = u.in_size;
     let [ph, pw] = u.padding;
     let c_n = u.channels;
@@ -333,7 +475,7 @@ fn input_transform<T: Elem>(nhwc: &[T], first: usize, u: &Unfold, chunk: RowChun
 /// column past an odd width are dropped): `Aᵀ m` over rows, `y0 = m0 + m1 + m2, y1 = m1 - m2
 /// - m3`, then the same over columns, along the output channels.
 fn output_transform<T: Elem>(m: &[T], u: &Unfold, o_n: usize, chunk: RowChunk, out: &mut [T]) {
-    let [th, tw] = tiles(u);
+    let [th, tw] = tiles(u, 2);
     let [out_h, out_w] = u.out_size;
     let n = (chunk.end - chunk.start) * tw;
     let mut r = vec![T::zero(); 8 * o_n];
@@ -360,6 +502,86 @@ fn output_transform<T: Elem>(m: &[T], u: &Unfold, o_n: usize, chunk: RowChunk, o
     }
 }
 
+/// [`input_transform`] for F(4x4, 3x3): `V[ξ][t][c] = (Bᵀ d B)[ξ]` for the 6x6 patch `d`
+/// under each 4x4 tile `t` (patch pixel `(i, j)` is input pixel `(4 ti + i - ph, 4 tj + j -
+/// pw)`, zero outside the image), [`bt6`] down each patch column, then along each row.
+fn input_transform_43<T: Elem>(nhwc: &[T], first: usize, u: &Unfold, chunk: RowChunk, v: &mut [T]) {
+    let [th, tw] = tiles(u, 4);
+    let [in_h, in_w] = u.in_size;
+    let [ph, pw] = u.padding;
+    let c_n = u.channels;
+    let n = (chunk.end - chunk.start) * tw;
+    let k = [2, 4, 5].map(int);
+    let zeros = vec![T::zero(); c_n];
+    // Bᵀ d, column by column: `t[(6 j + i) C..]` is row i of column j.
+    let mut t = vec![T::zero(); 36 * c_n];
+    for g in chunk.start..chunk.end {
+        let (image, ti) = (g / th, g % th);
+        let src = &nhwc[(image - first) * in_h * in_w * c_n..][..in_h * in_w * c_n];
+        for tj in 0..tw {
+            let pixel = |i: usize, j: usize| -> &[T] {
+                let ih = (4 * ti + i).checked_sub(ph).filter(|&h| h < in_h);
+                let iw = (4 * tj + j).checked_sub(pw).filter(|&w| w < in_w);
+                match (ih, iw) {
+                    (Some(h), Some(w)) => &src[(h * in_w + w) * c_n..][..c_n],
+                    _ => &zeros,
+                }
+            };
+            for (j, column) in t.chunks_exact_mut(6 * c_n.max(1)).enumerate() {
+                bt6(runs(column, c_n), core::array::from_fn(|i| pixel(i, j)), k);
+            }
+            let at = (g - chunk.start) * tw + tj;
+            for i in 0..6 {
+                let out = |j: usize| ((6 * i + j) * n + at) * c_n..((6 * i + j) * n + at + 1) * c_n;
+                let outs = v.get_disjoint_mut(core::array::from_fn::<_, 6, _>(out));
+                let row = core::array::from_fn(|j| &t[(6 * j + i) * c_n..][..c_n]);
+                bt6(outs.expect("six distinct points"), row, k);
+            }
+        }
+    }
+}
+
+/// [`output_transform`] for F(4x4, 3x3): `y[4x4 tile][o] = (Aᵀ m A)` for `m[ξ] = M[ξ][t][o]`,
+/// into the chunk's output rows channels-last (`out`, `[tile rows, 4, out_w, O]`; rows and
+/// columns past the output dropped), [`at4`] down each column of `m`, then along each row.
+fn output_transform_43<T: Elem>(m: &[T], u: &Unfold, o_n: usize, chunk: RowChunk, out: &mut [T]) {
+    let [th, tw] = tiles(u, 4);
+    let [out_h, out_w] = u.out_size;
+    let n = (chunk.end - chunk.start) * tw;
+    let k = [2, 4, 8].map(int);
+    // Aᵀ m, column by column: `r[(4 j + a) O..]` is row a of column j; `edge` holds a tile
+    // row that runs past the output's last column.
+    let mut r = vec![T::zero(); 24 * o_n];
+    let mut edge = vec![T::zero(); 4 * o_n];
+    for g in chunk.start..chunk.end {
+        let ti = g % th;
+        for tj in 0..tw {
+            let at = (g - chunk.start) * tw + tj;
+            let mm = |xi: usize| &m[(xi * n + at) * o_n..][..o_n];
+            for (j, column) in r.chunks_exact_mut(4 * o_n.max(1)).enumerate() {
+                at4(
+                    runs(column, o_n),
+                    core::array::from_fn(|i| mm(6 * i + j)),
+                    k,
+                );
+            }
+            let cols = (out_w - 4 * tj).min(4);
+            for a in 0..(out_h - 4 * ti).min(4) {
+                let row = core::array::from_fn(|j| &r[(4 * j + a) * o_n..][..o_n]);
+                let line = &mut out[((g - chunk.start) * 4 + a) * out_w * o_n..][..out_w * o_n];
+                let dst = &mut line[4 * tj * o_n..][..cols * o_n];
+                match cols {
+                    4 => at4(runs(dst, o_n), row, k),
+                    _ => {
+                        at4(runs(&mut edge, o_n), row, k);
+                        dst.copy_from_slice(&edge[..cols * o_n]);
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// `V[ξ][t][(p, q, c)] = (Bᵀ d B)[ξ]` for the 3x3 patch `d` of the phase images under each
 /// 2x2 output tile `t` of a 4x4 stride-2 convolution (see [`Algorithm::F22Phases`]), with `Bᵀ
 /// = [[1, -1, 0], [0, 1, 0], [0, -1, 1]]`: `t0 = d0 - d1, t1 = d1, t2 = d2 - d1` over the
@@ -372,7 +594,7 @@ fn phase_input_transform<T: Elem>(
     chunk: RowChunk,
     v: &mut [T],
 ) {
-    let [th, tw] = tiles(u);
+    let [th, tw] = tiles(u, 2);
     let [in_h, in_w] = u.in_size;
     let c_n = u.channels;
     let k = 4 * c_n;
@@ -425,7 +647,7 @@ fn phase_output_transform<T: Elem>(
     chunk: RowChunk,
     out: &mut [T],
 ) {
-    let [th, tw] = tiles(u);
+    let [th, tw] = tiles(u, 2);
     let [out_h, out_w] = u.out_size;
     let n = (chunk.end - chunk.start) * tw;
     let mut r = vec![T::zero(); 6 * o_n];
@@ -452,26 +674,26 @@ fn phase_output_transform<T: Elem>(
     }
 }
 
-/// Stores the chunk's output rows (channels-last, as [`output_transform`] leaves them) into
-/// the task's images `y` (`[images, O, out_h, out_w]`).
-fn store_rows<T: Elem>(out: &[T], u: &Unfold, o_n: usize, chunk: RowChunk, y: &mut [T]) {
-    let [th, _] = tiles(u);
+/// Stores the chunk's output rows (channels-last, `m` a tile row, as [`output_transform`]
+/// leaves them) into the task's images `y` (`[images, O, out_h, out_w]`).
+fn store_rows<T: Elem>(out: &[T], u: &Unfold, o_n: usize, m: usize, chunk: RowChunk, y: &mut [T]) {
+    let [th, _] = tiles(u, m);
     let [out_h, out_w] = u.out_size;
     let plane = out_h * out_w;
     for image in chunk.images(th) {
         // This image's tile rows in the chunk: consecutive output rows, here and in `y`.
         let (g0, g1) = (chunk.start.max(image * th), chunk.end.min((image + 1) * th));
-        let (oh0, oh1) = (2 * (g0 % th), (2 * ((g1 - 1) % th) + 2).min(out_h));
-        let src = &out[(g0 - chunk.start) * 2 * out_w * o_n..][..(oh1 - oh0) * out_w * o_n];
+        let (oh0, oh1) = (m * (g0 % th), (m * ((g1 - 1) % th) + m).min(out_h));
+        let src = &out[(g0 - chunk.start) * m * out_w * o_n..][..(oh1 - oh0) * out_w * o_n];
         let dst = &mut y[image * o_n * plane + oh0 * out_w..];
         transpose_into(src, (oh1 - oh0) * out_w, o_n, dst, plane);
     }
 }
 
-/// `y = conv2d(x, w) + bias` by Winograd F(2x2, 3x3); `u` must satisfy [`applies`].
+/// `y = conv2d(x, w) + bias` by Winograd with `algorithm` ([`Algorithm::of`]).
 ///
-/// Per chunk of tile rows: the images channels-last, their transform `V[ξ][tiles, C]`, 16
-/// products `M[ξ][tiles, O] = V[ξ] · U[ξ]ᵀ`, the output transform channels-last, and the
+/// Per chunk of tile rows: the images channels-last, their transform `V[ξ][tiles, C]`, one
+/// product per point `M[ξ][tiles, O] = V[ξ] · U[ξ]ᵀ`, the output transform channels-last, and the
 /// rows back to `[O, out_h, out_w]`.
 pub(super) fn forward<T: Elem>(
     algorithm: Algorithm,
@@ -482,8 +704,8 @@ pub(super) fn forward<T: Elem>(
     out_channels: usize,
 ) -> Vec<T> {
     let filters = match algorithm {
-        Algorithm::F23 => filter_transform(w, out_channels, u.channels, Filters::Weight),
         Algorithm::F22Phases => phase_filter_transform(w, out_channels, u.channels),
+        tiling => filter_transform(tiling, w, out_channels, u.channels, Filters::Weight),
     };
     transformed_forward(algorithm, x, &filters, bias, u, out_channels)
 }
@@ -497,14 +719,15 @@ fn transformed_forward<T: Elem>(
     u: &Unfold,
     out_channels: usize,
 ) -> Vec<T> {
-    let [th, tw] = tiles(u);
+    let m = algorithm.tile();
+    let [th, tw] = tiles(u, m);
     let [out_h, out_w] = u.out_size;
     let plane = u.in_size[0] * u.in_size[1];
     let per_image = out_channels * out_h * out_w;
     let mut y = zeros(u.batch * per_image, T::zero());
     let (c_n, o_n) = (u.channels, out_channels);
     let (points, k) = (algorithm.points(), algorithm.depth(c_n));
-    let per_chunk = chunk_tiles(k.max(o_n));
+    let per_chunk = chunk_tiles(points, k.max(o_n));
     // Images per chunk (see `split_batch`): whole tile rows of about `per_chunk` tiles.
     let grain = (per_chunk / tw.max(1)).max(1) / th.max(1);
     split_batch(&mut y, u.batch, per_image, grain, |first, y, alongside| {
@@ -521,6 +744,9 @@ fn transformed_forward<T: Elem>(
                 s.out.resize(points * n * o_n, T::zero());
                 match algorithm {
                     Algorithm::F23 => input_transform(&s.nhwc, first_image, u, chunk, &mut s.cols),
+                    Algorithm::F43 => {
+                        input_transform_43(&s.nhwc, first_image, u, chunk, &mut s.cols)
+                    }
                     Algorithm::F22Phases => {
                         phase_input_transform(&s.nhwc, first_image, u, chunk, &mut s.cols)
                     }
@@ -540,14 +766,16 @@ fn transformed_forward<T: Elem>(
                     // SAFETY: the blocks are `n x k`, `k x o_n` (transposed), `n x o_n`.
                     unsafe { matmul([n, o_n, k], dst, o_n, false, lhs, rhs, !alongside) };
                 }
-                s.block.resize((chunk.end - chunk.start) * 2 * out_w * o_n, T::zero());
+                s.block
+                    .resize((chunk.end - chunk.start) * m * out_w * o_n, T::zero());
                 match algorithm {
                     Algorithm::F23 => output_transform(&s.out, u, o_n, chunk, &mut s.block),
+                    Algorithm::F43 => output_transform_43(&s.out, u, o_n, chunk, &mut s.block),
                     Algorithm::F22Phases => {
                         phase_output_transform(&s.out, u, o_n, chunk, &mut s.block)
                     }
                 }
-                store_rows(&s.block, u, o_n, chunk, y);
+                store_rows(&s.block, u, o_n, m, chunk, y);
             }
         });
         if let Some(bias) = bias {
@@ -569,7 +797,7 @@ fn grad_transform<T: Elem>(
     chunk: RowChunk,
     g: &mut [T],
 ) {
-    let [th, tw] = tiles(u);
+    let [th, tw] = tiles(u, 2);
     let [out_h, out_w] = u.out_size;
     let n = (chunk.end - chunk.start) * tw;
     let zero = T::zero();
@@ -608,42 +836,135 @@ fn grad_transform<T: Elem>(
     }
 }
 
-/// `dW[o, c] = Gᵀ M[o][c] G` for the 4x4 sums `M[ξ][o][c]` of the tasks' accumulators
-/// (`sums`, `[tasks][16][O][C]`), [`LANES`] filters at a time.
-fn filter_grad_transform<T: Elem>(sums: &[T], o_n: usize, c_n: usize) -> Vec<T> {
-    let half = T::one() / (T::one() + T::one());
+/// `A d` for F(4x4, 3x3)'s `A` (`Aᵀ` of [`at4`] transposed) along the channels of four
+/// vectors `d` into the six `t`: `[d0, d0 + d1 + d2 + d3, d0 - d1 + d2 - d3, d0 + 2 d1 + 4 d2
+/// + 8 d3, d0 - 2 d1 + 4 d2 - 8 d3, d3]`; `k = [2, 4, 8]`.
+#[inline(always)]
+fn a6<T: Elem>(t: [&mut [T]; 6], d: [&[T]; 4], [two, four, eight]: [T; 3]) {
+    let [t0, t1, t2, t3, t4, t5] = t;
+    let [d0, d1, d2, d3] = d;
+    t0.copy_from_slice(d0);
+    combine(t1, [d0, d1, d2, d3], |[a, b, c, d]| (a + c) + (b + d));
+    combine(t2, [d0, d1, d2, d3], |[a, b, c, d]| (a + c) - (b + d));
+    combine(t3, [d0, d1, d2, d3], |[a, b, c, d]| {
+        (a + four * c) + (two * b + eight * d)
+    });
+    combine(t4, [d0, d1, d2, d3], |[a, b, c, d]| {
+        (a + four * c) - (two * b + eight * d)
+    });
+    t5.copy_from_slice(d3);
+}
+
+/// [`grad_transform`] for F(4x4, 3x3): `DY[ξ][t][o] = (A dy Aᵀ)[ξ]` for the 4x4
+/// output-gradient tile `t` (zero beyond the output), [`a6`] down each tile column, then
+/// along each row.
+fn grad_transform_43<T: Elem>(
+    nhwc: &[T],
+    first: usize,
+    u: &Unfold,
+    o_n: usize,
+    chunk: RowChunk,
+    g: &mut [T],
+) {
+    let [th, tw] = tiles(u, 4);
+    let [out_h, out_w] = u.out_size;
+    let n = (chunk.end - chunk.start) * tw;
+    let k = [2, 4, 8].map(int);
+    let zeros = vec![T::zero(); o_n];
+    // A d, column by column: `a[(6 j + i) O..]` is row i of column j.
+    let mut a = vec![T::zero(); 24 * o_n];
+    for row in chunk.start..chunk.end {
+        let (image, ti) = (row / th, row % th);
+        let src = &nhwc[(image - first) * out_h * out_w * o_n..][..out_h * out_w * o_n];
+        for tj in 0..tw {
+            let pixel = |i: usize, j: usize| -> &[T] {
+                let (oh, ow) = (4 * ti + i, 4 * tj + j);
+                match oh < out_h && ow < out_w {
+                    true => &src[(oh * out_w + ow) * o_n..][..o_n],
+                    false => &zeros,
+                }
+            };
+            for (j, column) in a.chunks_exact_mut(6 * o_n.max(1)).enumerate() {
+                a6(runs(column, o_n), core::array::from_fn(|i| pixel(i, j)), k);
+            }
+            let t = (row - chunk.start) * tw + tj;
+            for i in 0..6 {
+                let out = |j: usize| ((6 * i + j) * n + t) * o_n..((6 * i + j) * n + t + 1) * o_n;
+                let outs = g.get_disjoint_mut(core::array::from_fn::<_, 6, _>(out));
+                let row = core::array::from_fn(|j| &a[(6 * j + i) * o_n..][..o_n]);
+                a6(outs.expect("six distinct points"), row, k);
+            }
+        }
+    }
+}
+
+/// `dW[o, c] = Gᵀ M[o][c] G` for the `N x N` sums `M[ξ][o][c]` of the tasks' accumulators
+/// (`sums`, `[tasks][N²][O][C]`), `N` = 4 for F(2x2, 3x3) and 6 for F(4x4, 3x3), [`LANES`]
+/// filters at a time.
+fn filter_grad_transform<T: Elem>(tiling: Algorithm, sums: &[T], o_n: usize, c_n: usize) -> Vec<T> {
+    let one = T::one();
+    match tiling {
+        Algorithm::F43 => {
+            // `Gᵀ x = [x0 / 4 - (x1 + x2) / 6 + (x3 + x4) / 24, (x2 - x1) / 6 + (x3 - x4) /
+            // 12, (x3 + x4 - x1 - x2) / 6 + x5]`.
+            let [quarter, sixth, twelfth, twentyfourth] = [4, 6, 12, 24].map(|d| one / int(d));
+            filter_grad_transform_n::<T, 6>(sums, o_n, c_n, |[a, b, c, d, e, f]| {
+                [
+                    lanes(|l| {
+                        quarter * a[l] - sixth * (b[l] + c[l]) + twentyfourth * (d[l] + e[l])
+                    }),
+                    lanes(|l| sixth * (c[l] - b[l]) + twelfth * (d[l] - e[l])),
+                    lanes(|l| sixth * ((d[l] + e[l]) - (b[l] + c[l])) + f[l]),
+                ]
+            })
+        }
+        _ => {
+            // `Gᵀ x = [x0 + (x1 + x2) / 2, (x1 - x2) / 2, (x1 + x2) / 2 + x3]`.
+            let half = one / int(2);
+            filter_grad_transform_n::<T, 4>(sums, o_n, c_n, |[a, b, c, d]| {
+                [
+                    lanes(|l| a[l] + half * (b[l] + c[l])),
+                    lanes(|l| half * (b[l] - c[l])),
+                    lanes(|l| half * (b[l] + c[l]) + d[l]),
+                ]
+            })
+        }
+    }
+}
+
+/// [`filter_grad_transform`] for an `N`-point tile whose `Gᵀ x` is `gt_times`.
+fn filter_grad_transform_n<T: Elem, const N: usize>(
+    sums: &[T],
+    o_n: usize,
+    c_n: usize,
+    gt_times: impl Fn([&Lanes<T>; N]) -> [Lanes<T>; 3] + Sync,
+) -> Vec<T> {
     let plane = o_n * c_n;
-    let len = 16 * plane;
+    let len = N * N * plane;
     let mut dw = zeros(9 * plane, T::zero());
-    // `Gᵀ x = [x0 + (x1 + x2) / 2, (x1 - x2) / 2, (x1 + x2) / 2 + x3]`, lane by lane.
-    let gt_times = |[a, b, c, d]: [&Lanes<T>; 4]| -> [Lanes<T>; 3] {
-        [
-            lanes(|l| a[l] + half * (b[l] + c[l])),
-            lanes(|l| half * (b[l] - c[l])),
-            lanes(|l| half * (b[l] + c[l]) + d[l]),
-        ]
-    };
     // Filters `[first, first + part.len() / 9)`, on all threads (see [`planes`]).
     let run = |first: usize, part: &mut [T]| {
         for (start, dw) in (first..).step_by(LANES).zip(part.chunks_mut(9 * LANES)) {
             let n = dw.len() / 9;
             // The tasks' accumulators summed in task order, as one loop over them would.
-            let mm: [Lanes<T>; 16] = core::array::from_fn(|xi| {
-                let at = xi * plane + start;
-                let mut v = [T::zero(); LANES];
-                v[..n].copy_from_slice(&sums[at..at + n]);
-                for task in sums[len..].chunks_exact(len) {
-                    for (v, &t) in v.iter_mut().zip(&task[at..at + n]) {
-                        *v = *v + t;
+            let mm: [[Lanes<T>; N]; N] = core::array::from_fn(|i| {
+                core::array::from_fn(|j| {
+                    let at = (N * i + j) * plane + start;
+                    let mut v = [T::zero(); LANES];
+                    v[..n].copy_from_slice(&sums[at..at + n]);
+                    for task in sums[len..].chunks_exact(len) {
+                        for (v, &t) in v.iter_mut().zip(&task[at..at + n]) {
+                            *v = *v + t;
+                        }
                     }
-                }
-                v
+                    v
+                })
             });
             // Gᵀ m over the rows (column j), then each row i times G.
-            let cols: [[Lanes<T>; 3]; 4] =
-                core::array::from_fn(|j| gt_times([&mm[j], &mm[4 + j], &mm[8 + j], &mm[12 + j]]));
+            let cols: [[Lanes<T>; 3]; N] =
+                core::array::from_fn(|j| gt_times(core::array::from_fn(|i| &mm[i][j])));
             for i in 0..3 {
-                let row = gt_times([&cols[0][i], &cols[1][i], &cols[2][i], &cols[3][i]]);
+                let row = gt_times(core::array::from_fn(|j| &cols[j][i]));
                 for (j, v) in row.iter().enumerate() {
                     for (l, &v) in v[..n].iter().enumerate() {
                         dw[l * 9 + 3 * i + j] = v;
@@ -656,14 +977,17 @@ fn filter_grad_transform<T: Elem>(sums: &[T], o_n: usize, c_n: usize) -> Vec<T> 
     dw
 }
 
-/// The weight gradient of `conv2d(x, W)` by the adjoint of Winograd F(2x2, 3x3); `u` must
-/// satisfy [`applies`]: per chunk of tile rows, `V[ξ][tiles, C]` from the images and
-/// `DY[ξ][tiles, O]` from the output gradient, both channels-last, and 16 products
-/// `M[ξ][O, C] += DY[ξ]ᵀ · V[ξ]`, one accumulator per task.
+/// The weight gradient of `conv2d(x, W)` by the adjoint of Winograd F(2x2, 3x3) or F(4x4,
+/// 3x3) ([`Algorithm::three_by_three`]); `u` must satisfy [`applies`]: per
+/// chunk of tile rows, `V[ξ][tiles, C]` from the images and `DY[ξ][tiles, O]` from the output
+/// gradient, both channels-last, and one product `M[ξ][O, C] += DY[ξ]ᵀ · V[ξ]` per point `ξ`,
+/// one accumulator per task.
 pub(super) fn weight_grad<T: Elem>(x: &[T], dy: &[T], u: &Unfold, out_channels: usize) -> Vec<T> {
-    let [th, tw] = tiles(u);
+    let tiling = Algorithm::three_by_three(Pass::Gradient, u.out_size);
+    let (m, points) = (tiling.tile(), tiling.points());
+    let [th, tw] = tiles(u, m);
     let (c_n, o_n) = (u.channels, out_channels);
-    let len = 16 * o_n * c_n;
+    let len = points * o_n * c_n;
     let tasks = task_count(u.batch);
     let mut sums = zeros(tasks * len, T::zero());
     let plane = u.in_size[0] * u.in_size[1];
@@ -674,17 +998,26 @@ pub(super) fn weight_grad<T: Elem>(x: &[T], dy: &[T], u: &Unfold, out_channels: 
         let dy = &dy[first * o_n * out_plane..end * o_n * out_plane];
         T::with_scratch(|s| {
             let (mut x_loaded, mut dy_loaded) = (0..0, 0..0);
-            for chunk in row_chunks((end - first) * th, tw, chunk_tiles(c_n.max(o_n))) {
+            let per_chunk = chunk_tiles(points, c_n.max(o_n));
+            for chunk in row_chunks((end - first) * th, tw, per_chunk) {
                 let n = (chunk.end - chunk.start) * tw;
                 let spanned = chunk.images(th);
                 let first_image = spanned.start;
                 load_channels_last(x, c_n, plane, spanned.clone(), &mut x_loaded, &mut s.nhwc);
                 load_channels_last(dy, o_n, out_plane, spanned, &mut dy_loaded, &mut s.block);
-                s.cols.resize(16 * n * c_n, T::zero());
-                s.out.resize(16 * n * o_n, T::zero());
-                input_transform(&s.nhwc, first_image, u, chunk, &mut s.cols);
-                grad_transform(&s.block, first_image, u, o_n, chunk, &mut s.out);
-                for xi in 0..16 {
+                s.cols.resize(points * n * c_n, T::zero());
+                s.out.resize(points * n * o_n, T::zero());
+                match tiling {
+                    Algorithm::F43 => {
+                        input_transform_43(&s.nhwc, first_image, u, chunk, &mut s.cols);
+                        grad_transform_43(&s.block, first_image, u, o_n, chunk, &mut s.out);
+                    }
+                    _ => {
+                        input_transform(&s.nhwc, first_image, u, chunk, &mut s.cols);
+                        grad_transform(&s.block, first_image, u, o_n, chunk, &mut s.out);
+                    }
+                }
+                for xi in 0..points {
                     let lhs = Mat {
                         ptr: s.out[xi * n * o_n..].as_ptr(),
                         rs: 1,
@@ -702,21 +1035,21 @@ pub(super) fn weight_grad<T: Elem>(x: &[T], dy: &[T], u: &Unfold, out_channels: 
             }
         });
     });
-    filter_grad_transform(&sums, o_n, c_n)
+    filter_grad_transform(tiling, &sums, o_n, c_n)
 }
 
-/// conv2d's input gradient (the transposed convolution of `dy`, plus `bias`) by [`forward`]:
-/// `dy` convolved with the weight flipped in space and transposed in channels, with padding
-/// `2 - p`.
+/// conv2d's input gradient (the transposed convolution of `dy`, plus `bias`: in `pass`, the
+/// input gradient or conv_transpose2d's output) by [`forward`]: `dy` convolved with the
+/// weight flipped in space and transposed in channels, with padding `2 - p`.
 pub(super) fn input_grad<T: Elem>(
     dy: &[T],
     w: &[T],
     bias: Option<&[T]>,
     u: &Unfold,
     out_channels: usize,
+    pass: Pass,
 ) -> Vec<T> {
     let (c_n, o_n) = (u.channels, out_channels);
-    let filters = filter_transform(w, o_n, c_n, Filters::FlippedTransposed);
     let v = Unfold {
         batch: u.batch,
         channels: o_n,
@@ -728,5 +1061,7 @@ pub(super) fn input_grad<T: Elem>(
         out_size: u.in_size,
         groups: 1,
     };
-    transformed_forward(Algorithm::F23, dy, &filters, bias, &v, c_n)
+    let tiling = Algorithm::three_by_three(pass, v.out_size);
+    let filters = filter_transform(tiling, w, o_n, c_n, Filters::FlippedTransposed);
+    transformed_forward(tiling, dy, &filters, bias, &v, c_n)
 }
