@@ -7,9 +7,9 @@
 //! and the 3x3 filter `g`; summed over input channels, the (m + 2)² elementwise products
 //! become as many GEMMs `M[ξ][tiles, O] = V[ξ][tiles, C] · U[ξ][O, C]ᵀ`: F(2x2, 3x3) does 16
 //! multiplies per 4 outputs instead of 36, F(4x4, 3x3) 36 per 16 instead of 144 (for the
-//! gradients, from 8x8 outputs up: [`Algorithm::three_by_three`]). The weight gradient is the same identity read backwards,
-//! `dg = Gᵀ [(A dy Aᵀ) ⊙ (Bᵀ d B)] G`, summed over tiles: one GEMM `[tiles, O]ᵀ · [tiles, C]`
-//! per point.
+//! gradients, from 8x8 outputs up: [`Algorithm::three_by_three`]). The weight gradient is the
+//! same identity read backwards, `dg = Gᵀ [(A dy Aᵀ) ⊙ (Bᵀ d B)] G`, summed over tiles: one
+//! GEMM `[tiles, O]ᵀ · [tiles, C]` per point.
 //!
 //! A 4x4 stride-2 convolution with padding 1 (the standard CNN's down-sampling, and the
 //! input gradient of its up-sampling deconvolutions) runs forward as a 2x2 stride-1 one over
@@ -36,15 +36,15 @@ const TRANSFORM_ELEMS: usize = 1 << 20;
 const MIN_CHANNELS: usize = 32;
 
 /// Smallest output side at which F(4x4, 3x3) replaces F(2x2, 3x3) (measured on a 2-core
-/// AVX2 machine, batch 64: 15-30 % less time at 16x16 and 32x32, about even at 8x8; at 4x4
+/// AVX-512 machine, batch 64: 15-30 % less time at 16x16 and 32x32, about even at 8x8; at 4x4
 /// its 36 products of a quarter of the rows ran 1.4-2.1x slower than F(2x2, 3x3)'s 16, the
 /// transformed filters 2.25x larger and read for fewer rows).
 const F43_MIN_SIZE: usize = 8;
 
-/// Whether Winograd F(2x2, 3x3) or F(4x4, 3x3) computes this convolution: a 3x3 kernel at stride 1 without
-/// dilation or groups, padding at most 2 (every tile's patch starts at most 2 before the
-/// image), and at least [`MIN_CHANNELS`] channels on both sides (below that the products are
-/// too thin for the transforms to pay).
+/// Whether Winograd (F(2x2, 3x3) or F(4x4, 3x3)) computes this convolution: a 3x3 kernel at
+/// stride 1 without dilation or groups, padding at most 2 (every tile's patch starts at most
+/// 2 before the image), and at least [`MIN_CHANNELS`] channels on both sides (below that the
+/// products are too thin for the transforms to pay).
 pub(super) fn applies(u: &Unfold, out_channels: usize) -> bool {
     u.kernel == [3, 3]
         && u.stride == [1, 1]
@@ -108,9 +108,10 @@ impl Algorithm {
     /// far below the noise of a minibatch's, and its kernels are checked against the
     /// definition at the same tolerance as the rest.
     fn three_by_three(pass: Pass, out_size: [usize; 2]) -> Self {
-        match pass == Pass::Gradient && out_size[0].min(out_size[1]) >= F43_MIN_SIZE {
-            true => Algorithm::F43,
-            false => Algorithm::F23,
+        if pass == Pass::Gradient && out_size[0].min(out_size[1]) >= F43_MIN_SIZE {
+            Algorithm::F43
+        } else {
+            Algorithm::F23
         }
     }
 
@@ -693,8 +694,8 @@ fn store_rows<T: Elem>(out: &[T], u: &Unfold, o_n: usize, m: usize, chunk: RowCh
 /// `y = conv2d(x, w) + bias` by Winograd with `algorithm` ([`Algorithm::of`]).
 ///
 /// Per chunk of tile rows: the images channels-last, their transform `V[ξ][tiles, C]`, one
-/// product per point `M[ξ][tiles, O] = V[ξ] · U[ξ]ᵀ`, the output transform channels-last, and the
-/// rows back to `[O, out_h, out_w]`.
+/// product per point `M[ξ][tiles, O] = V[ξ] · U[ξ]ᵀ`, the output transform channels-last,
+/// and the rows back to `[O, out_h, out_w]`.
 pub(super) fn forward<T: Elem>(
     algorithm: Algorithm,
     x: &[T],
@@ -810,9 +811,10 @@ fn grad_transform<T: Elem>(
         for tj in 0..tw {
             let pixel = |i: usize, j: usize| -> &[T] {
                 let (oh, ow) = (2 * ti + i, 2 * tj + j);
-                match oh < out_h && ow < out_w {
-                    true => &src[(oh * out_w + ow) * o_n..][..o_n],
-                    false => &zeros,
+                if oh < out_h && ow < out_w {
+                    &src[(oh * out_w + ow) * o_n..][..o_n]
+                } else {
+                    &zeros
                 }
             };
             for j in 0..2 {
@@ -879,9 +881,10 @@ fn grad_transform_43<T: Elem>(
         for tj in 0..tw {
             let pixel = |i: usize, j: usize| -> &[T] {
                 let (oh, ow) = (4 * ti + i, 4 * tj + j);
-                match oh < out_h && ow < out_w {
-                    true => &src[(oh * out_w + ow) * o_n..][..o_n],
-                    false => &zeros,
+                if oh < out_h && ow < out_w {
+                    &src[(oh * out_w + ow) * o_n..][..o_n]
+                } else {
+                    &zeros
                 }
             };
             for (j, column) in a.chunks_exact_mut(6 * o_n.max(1)).enumerate() {
@@ -978,10 +981,10 @@ fn filter_grad_transform_n<T: Elem, const N: usize>(
 }
 
 /// The weight gradient of `conv2d(x, W)` by the adjoint of Winograd F(2x2, 3x3) or F(4x4,
-/// 3x3) ([`Algorithm::three_by_three`]); `u` must satisfy [`applies`]: per
-/// chunk of tile rows, `V[ξ][tiles, C]` from the images and `DY[ξ][tiles, O]` from the output
-/// gradient, both channels-last, and one product `M[ξ][O, C] += DY[ξ]ᵀ · V[ξ]` per point `ξ`,
-/// one accumulator per task.
+/// 3x3) ([`Algorithm::three_by_three`]); `u` must satisfy [`applies`]: per chunk of tile
+/// rows, `V[ξ][tiles, C]` from the images and `DY[ξ][tiles, O]` from the output gradient,
+/// both channels-last, and one product `M[ξ][O, C] += DY[ξ]ᵀ · V[ξ]` per point `ξ`, one
+/// accumulator per task.
 pub(super) fn weight_grad<T: Elem>(x: &[T], dy: &[T], u: &Unfold, out_channels: usize) -> Vec<T> {
     let tiling = Algorithm::three_by_three(Pass::Gradient, u.out_size);
     let (m, points) = (tiling.tile(), tiling.points());
