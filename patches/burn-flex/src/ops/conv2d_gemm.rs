@@ -1072,9 +1072,9 @@ struct WeightGrad(Unfold, usize);
 
 impl Kernel for WeightGrad {
     fn run<T: Elem>(&self, inputs: &[&[T]]) -> Vec<T> {
-        match T::WINOGRAD && winograd::applies(&self.0, self.1) {
-            true => winograd::weight_grad(inputs[0], inputs[1], &self.0, self.1),
-            false => weight_grad(inputs[0], inputs[1], &self.0, self.1),
+        match winograd::Algorithm::of::<T>(&self.0, self.1, Pass::Gradient) {
+            Some(a) => winograd::weight_grad(a, inputs[0], inputs[1], &self.0, self.1),
+            None => weight_grad(inputs[0], inputs[1], &self.0, self.1),
         }
     }
 }

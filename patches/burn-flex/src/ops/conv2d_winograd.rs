@@ -400,6 +400,24 @@ fn at4<T: Elem>(y: [&mut [T]; 4], m: [&[T]; 6], [two, four, eight]: [T; 3]) {
     });
 }
 
+/// Pixel `(h, w)` of the channels-last image `src` (`size`, `zeros.len()` channels), or
+/// `zeros` outside it: the transforms' patches run past the image by the padding on the
+/// top and left (an index wrapped below 0) and past the last tile on the bottom and right.
+#[inline(always)]
+fn pixel_or_zeros<'a, T>(
+    src: &'a [T],
+    size: [usize; 2],
+    zeros: &'a [T],
+    h: usize,
+    w: usize,
+) -> &'a [T] {
+    let c_n = zeros.len();
+    match h < size[0] && w < size[1] {
+        true => &src[(h * size[1] + w) * c_n..][..c_n],
+        false => zeros,
+    }
+}
+
 /// Loads images `images` of `t` (`[batch, C, plane]`) channels-last into `dst` (`[images,
 /// plane, C]`), unless `loaded` says they already are there.
 fn load_channels_last<T: Elem>(
@@ -442,13 +460,9 @@ fn input_transform<T: Elem>(nhwc: &[T], first: usize, u: &Unfold, chunk: RowChun
         let (image, ti) = (g / th, g % th);
         let src = &nhwc[(image - first) * in_h * in_w * c_n..][..in_h * in_w * c_n];
         for tj in 0..tw {
-            let pixel = |i: usize, j: usize| -> &[T] {
-                let ih = (2 * ti + i).checked_sub(ph).filter(|&h| h < in_h);
-                let iw = (2 * tj + j).checked_sub(pw).filter(|&w| w < in_w);
-                match (ih, iw) {
-                    (Some(h), Some(w)) => &src[(h * in_w + w) * c_n..][..c_n],
-                    _ => &zeros,
-                }
+            let pixel = |i: usize, j: usize| {
+                let (h, w) = ((2 * ti + i).wrapping_sub(ph), (2 * tj + j).wrapping_sub(pw));
+                pixel_or_zeros(src, u.in_size, &zeros, h, w)
             };
             for j in 0..4 {
                 let (d0, d1, d2, d3) = (pixel(0, j), pixel(1, j), pixel(2, j), pixel(3, j));
@@ -520,13 +534,9 @@ fn input_transform_43<T: Elem>(nhwc: &[T], first: usize, u: &Unfold, chunk: RowC
         let (image, ti) = (g / th, g % th);
         let src = &nhwc[(image - first) * in_h * in_w * c_n..][..in_h * in_w * c_n];
         for tj in 0..tw {
-            let pixel = |i: usize, j: usize| -> &[T] {
-                let ih = (4 * ti + i).checked_sub(ph).filter(|&h| h < in_h);
-                let iw = (4 * tj + j).checked_sub(pw).filter(|&w| w < in_w);
-                match (ih, iw) {
-                    (Some(h), Some(w)) => &src[(h * in_w + w) * c_n..][..c_n],
-                    _ => &zeros,
-                }
+            let pixel = |i: usize, j: usize| {
+                let (h, w) = ((4 * ti + i).wrapping_sub(ph), (4 * tj + j).wrapping_sub(pw));
+                pixel_or_zeros(src, u.in_size, &zeros, h, w)
             };
             for (j, column) in t.chunks_exact_mut(6 * c_n.max(1)).enumerate() {
                 bt6(runs(column, c_n), core::array::from_fn(|i| pixel(i, j)), k);
@@ -608,13 +618,9 @@ fn phase_input_transform<T: Elem>(
         for tj in 0..tw {
             let at = (g - chunk.start) * tw + tj;
             for (p, q) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
-                let pixel = |a: usize, b: usize| -> &[T] {
-                    let ih = (4 * ti + 2 * a + p).checked_sub(1).filter(|&h| h < in_h);
-                    let iw = (4 * tj + 2 * b + q).checked_sub(1).filter(|&w| w < in_w);
-                    match (ih, iw) {
-                        (Some(h), Some(w)) => &src[(h * in_w + w) * c_n..][..c_n],
-                        _ => &zeros,
-                    }
+                let pixel = |a: usize, b: usize| {
+                    let (h, w) = (4 * ti + 2 * a + p, 4 * tj + 2 * b + q);
+                    pixel_or_zeros(src, u.in_size, &zeros, h.wrapping_sub(1), w.wrapping_sub(1))
                 };
                 for b in 0..3 {
                     let (d0, d1, d2) = (pixel(0, b), pixel(1, b), pixel(2, b));
@@ -809,13 +815,8 @@ fn grad_transform<T: Elem>(
         let (image, ti) = (row / th, row % th);
         let src = &nhwc[(image - first) * out_h * out_w * o_n..][..out_h * out_w * o_n];
         for tj in 0..tw {
-            let pixel = |i: usize, j: usize| -> &[T] {
-                let (oh, ow) = (2 * ti + i, 2 * tj + j);
-                if oh < out_h && ow < out_w {
-                    &src[(oh * out_w + ow) * o_n..][..o_n]
-                } else {
-                    &zeros
-                }
+            let pixel = |i: usize, j: usize| {
+                pixel_or_zeros(src, u.out_size, &zeros, 2 * ti + i, 2 * tj + j)
             };
             for j in 0..2 {
                 let (d0, d1) = (pixel(0, j), pixel(1, j));
@@ -833,6 +834,49 @@ fn grad_transform<T: Elem>(
                 zip2(&mut g[out(1)], e, od, |x, y| x + y);
                 zip2(&mut g[out(2)], e, od, |x, y| x - y);
                 zip2(&mut g[out(3)], od, od, |_, y| zero - y);
+            }
+        }
+    }
+}
+
+/// [`grad_transform`] for F(2x2, 2x2) ([`Algorithm::F22Phases`]): `DY[ξ][t][o] = (A dy
+/// Aᵀ)[ξ]` for `A = [[1, 0], [1, 1], [0, 1]]` (the adjoint of [`phase_output_transform`]),
+/// `[d0, d0 + d1, d1]` over rows, then over columns.
+fn phase_grad_transform<T: Elem>(
+    nhwc: &[T],
+    first: usize,
+    u: &Unfold,
+    o_n: usize,
+    chunk: RowChunk,
+    g: &mut [T],
+) {
+    let [th, tw] = tiles(u, 2);
+    let [out_h, out_w] = u.out_size;
+    let n = (chunk.end - chunk.start) * tw;
+    let zeros = vec![T::zero(); o_n];
+    // A d: 3 rows x 2 columns of O.
+    let mut a = vec![T::zero(); 6 * o_n];
+    for row in chunk.start..chunk.end {
+        let (image, ti) = (row / th, row % th);
+        let src = &nhwc[(image - first) * out_h * out_w * o_n..][..out_h * out_w * o_n];
+        for tj in 0..tw {
+            let pixel = |i: usize, j: usize| {
+                pixel_or_zeros(src, u.out_size, &zeros, 2 * ti + i, 2 * tj + j)
+            };
+            for j in 0..2 {
+                let (d0, d1) = (pixel(0, j), pixel(1, j));
+                let at = |i: usize| (2 * i + j) * o_n..(2 * i + j + 1) * o_n;
+                a[at(0)].copy_from_slice(d0);
+                zip2(&mut a[at(1)], d0, d1, |x, y| x + y);
+                a[at(2)].copy_from_slice(d1);
+            }
+            let t = (row - chunk.start) * tw + tj;
+            for i in 0..3 {
+                let (e, od) = a[2 * i * o_n..][..2 * o_n].split_at(o_n);
+                let out = |j: usize| ((3 * i + j) * n + t) * o_n..((3 * i + j) * n + t + 1) * o_n;
+                g[out(0)].copy_from_slice(e);
+                zip2(&mut g[out(1)], e, od, |x, y| x + y);
+                g[out(2)].copy_from_slice(od);
             }
         }
     }
@@ -879,13 +923,8 @@ fn grad_transform_43<T: Elem>(
         let (image, ti) = (row / th, row % th);
         let src = &nhwc[(image - first) * out_h * out_w * o_n..][..out_h * out_w * o_n];
         for tj in 0..tw {
-            let pixel = |i: usize, j: usize| -> &[T] {
-                let (oh, ow) = (4 * ti + i, 4 * tj + j);
-                if oh < out_h && ow < out_w {
-                    &src[(oh * out_w + ow) * o_n..][..o_n]
-                } else {
-                    &zeros
-                }
+            let pixel = |i: usize, j: usize| {
+                pixel_or_zeros(src, u.out_size, &zeros, 4 * ti + i, 4 * tj + j)
             };
             for (j, column) in a.chunks_exact_mut(6 * o_n.max(1)).enumerate() {
                 a6(runs(column, o_n), core::array::from_fn(|i| pixel(i, j)), k);
@@ -980,17 +1019,67 @@ fn filter_grad_transform_n<T: Elem, const N: usize>(
     dw
 }
 
-/// The weight gradient of `conv2d(x, W)` by the adjoint of Winograd F(2x2, 3x3) or F(4x4,
-/// 3x3) ([`Algorithm::three_by_three`]); `u` must satisfy [`applies`]: per chunk of tile
-/// rows, `V[ξ][tiles, C]` from the images and `DY[ξ][tiles, O]` from the output gradient,
-/// both channels-last, and one product `M[ξ][O, C] += DY[ξ]ᵀ · V[ξ]` per point `ξ`, one
-/// accumulator per task.
-pub(super) fn weight_grad<T: Elem>(x: &[T], dy: &[T], u: &Unfold, out_channels: usize) -> Vec<T> {
-    let tiling = Algorithm::three_by_three(Pass::Gradient, u.out_size);
+/// `dW[o, c, 2a + p, 2b + q] = (Gᵀ M G)[a][b]` for the 3x3 sums `M[ξ][o][(p, q, c)]` of the
+/// tasks' accumulators (`sums`, `[tasks][9][O][4C]`), `Gᵀ x = [x0 + x1, x1 + x2]`: the
+/// adjoint of [`phase_filter_transform`], [`LANES`] channels at a time.
+fn phase_filter_grad_transform<T: Elem>(sums: &[T], o_n: usize, c_n: usize) -> Vec<T> {
+    let k = 4 * c_n;
+    let plane = o_n * k;
+    let mut dw = zeros(o_n * c_n * 16, T::zero());
+    let gt_times = |[a, b, c]: [&Lanes<T>; 3]| -> [Lanes<T>; 2] {
+        [lanes(|l| a[l] + b[l]), lanes(|l| b[l] + c[l])]
+    };
+    planes(&mut dw, 1, o_n, 16 * c_n, |first, dw| {
+        for (o, dw) in (first..).zip(dw[0].chunks_mut(16 * c_n.max(1))) {
+            for (phase, (p, q)) in [(0, 0), (0, 1), (1, 0), (1, 1)].into_iter().enumerate() {
+                for c0 in (0..c_n).step_by(LANES) {
+                    let n = (c_n - c0).min(LANES);
+                    let at = o * k + phase * c_n + c0;
+                    // The tasks' accumulators summed in task order.
+                    let mm: [Lanes<T>; 9] = core::array::from_fn(|xi| {
+                        let mut v = [T::zero(); LANES];
+                        for task in sums.chunks_exact(9 * plane) {
+                            for (v, &t) in v.iter_mut().zip(&task[xi * plane + at..][..n]) {
+                                *v = *v + t;
+                            }
+                        }
+                        v
+                    });
+                    // Gᵀ m over the rows (column j), then each row a times G.
+                    let cols: [[Lanes<T>; 2]; 3] =
+                        core::array::from_fn(|j| gt_times([&mm[j], &mm[3 + j], &mm[6 + j]]));
+                    for a in 0..2 {
+                        let row = gt_times([&cols[0][a], &cols[1][a], &cols[2][a]]);
+                        for (b, v) in row.iter().enumerate() {
+                            for (l, &v) in v[..n].iter().enumerate() {
+                                dw[(c0 + l) * 16 + (2 * a + p) * 4 + 2 * b + q] = v;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    });
+    dw
+}
+
+/// The weight gradient of `conv2d(x, W)` by the adjoint of Winograd with `tiling`
+/// ([`Algorithm::of`] for a [`Pass::Gradient`]): per chunk of tile rows, `V[ξ][tiles, K]`
+/// from the images (`K` = C, or 4C over the phases of [`Algorithm::F22Phases`]) and
+/// `DY[ξ][tiles, O]` from the output gradient, both channels-last, and one product `M[ξ][O,
+/// K] += DY[ξ]ᵀ · V[ξ]` per point `ξ`, one accumulator per task.
+pub(super) fn weight_grad<T: Elem>(
+    tiling: Algorithm,
+    x: &[T],
+    dy: &[T],
+    u: &Unfold,
+    out_channels: usize,
+) -> Vec<T> {
     let (m, points) = (tiling.tile(), tiling.points());
     let [th, tw] = tiles(u, m);
     let (c_n, o_n) = (u.channels, out_channels);
-    let len = points * o_n * c_n;
+    let k = tiling.depth(c_n);
+    let len = points * o_n * k;
     let tasks = task_count(u.batch);
     let mut sums = zeros(tasks * len, T::zero());
     let plane = u.in_size[0] * u.in_size[1];
@@ -1001,23 +1090,28 @@ pub(super) fn weight_grad<T: Elem>(x: &[T], dy: &[T], u: &Unfold, out_channels: 
         let dy = &dy[first * o_n * out_plane..end * o_n * out_plane];
         T::with_scratch(|s| {
             let (mut x_loaded, mut dy_loaded) = (0..0, 0..0);
-            let per_chunk = chunk_tiles(points, c_n.max(o_n));
+            let per_chunk = chunk_tiles(points, k.max(o_n));
             for chunk in row_chunks((end - first) * th, tw, per_chunk) {
                 let n = (chunk.end - chunk.start) * tw;
                 let spanned = chunk.images(th);
                 let first_image = spanned.start;
                 load_channels_last(x, c_n, plane, spanned.clone(), &mut x_loaded, &mut s.nhwc);
                 load_channels_last(dy, o_n, out_plane, spanned, &mut dy_loaded, &mut s.block);
-                s.cols.resize(points * n * c_n, T::zero());
+                s.cols.resize(points * n * k, T::zero());
                 s.out.resize(points * n * o_n, T::zero());
+                let (nhwc, dy) = (&s.nhwc, &s.block);
                 match tiling {
-                    Algorithm::F43 => {
-                        input_transform_43(&s.nhwc, first_image, u, chunk, &mut s.cols);
-                        grad_transform_43(&s.block, first_image, u, o_n, chunk, &mut s.out);
+                    Algorithm::F23 => {
+                        input_transform(nhwc, first_image, u, chunk, &mut s.cols);
+                        grad_transform(dy, first_image, u, o_n, chunk, &mut s.out);
                     }
-                    _ => {
-                        input_transform(&s.nhwc, first_image, u, chunk, &mut s.cols);
-                        grad_transform(&s.block, first_image, u, o_n, chunk, &mut s.out);
+                    Algorithm::F43 => {
+                        input_transform_43(nhwc, first_image, u, chunk, &mut s.cols);
+                        grad_transform_43(dy, first_image, u, o_n, chunk, &mut s.out);
+                    }
+                    Algorithm::F22Phases => {
+                        phase_input_transform(nhwc, first_image, u, chunk, &mut s.cols);
+                        phase_grad_transform(dy, first_image, u, o_n, chunk, &mut s.out);
                     }
                 }
                 for xi in 0..points {
@@ -1027,18 +1121,21 @@ pub(super) fn weight_grad<T: Elem>(x: &[T], dy: &[T], u: &Unfold, out_channels: 
                         cs: o_n as isize,
                     };
                     let rhs = Mat {
-                        ptr: s.cols[xi * n * c_n..].as_ptr(),
-                        rs: c_n as isize,
+                        ptr: s.cols[xi * n * k..].as_ptr(),
+                        rs: k as isize,
                         cs: 1,
                     };
-                    let dst = sum[xi * o_n * c_n..].as_mut_ptr();
-                    // SAFETY: the blocks are `o_n x n` (transposed), `n x c_n`, `o_n x c_n`.
-                    unsafe { matmul([o_n, c_n, n], dst, c_n, true, lhs, rhs, !alongside) };
+                    let dst = sum[xi * o_n * k..].as_mut_ptr();
+                    // SAFETY: the blocks are `o_n x n` (transposed), `n x k`, `o_n x k`.
+                    unsafe { matmul([o_n, k, n], dst, k, true, lhs, rhs, !alongside) };
                 }
             }
         });
     });
-    filter_grad_transform(tiling, &sums, o_n, c_n)
+    match tiling {
+        Algorithm::F22Phases => phase_filter_grad_transform(&sums, o_n, c_n),
+        three_by_three => filter_grad_transform(three_by_three, &sums, o_n, c_n),
+    }
 }
 
 /// conv2d's input gradient (the transposed convolution of `dy`, plus `bias`: in `pass`, the
