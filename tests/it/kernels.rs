@@ -461,8 +461,9 @@ fn winograd_convolutions_match_the_definition() {
 
 /// 4x4 stride-2 convolutions with padding 1 (the standard CNN's) at 32+ channels, the size
 /// at which a kernel may specialise them, and the transposed convolutions that invert their
-/// shapes: even sizes with odd halves, odd sizes, batch 1, 2 and 3; the last case (33 x 33
-/// tiles an image for the forward by phases) is larger than one chunk of tiles.
+/// shapes: even sizes with odd halves, odd sizes, batch 1, 2 and 3, outputs below 8 a side
+/// and from 8 (where the weight gradients run by phases too); the last case (33 x 33 tiles
+/// an image for the forward by phases) is larger than one chunk of tiles.
 #[test]
 fn stride_two_convolutions_at_the_std_cnns_widths_match_the_definition() {
     let mut rng = Lcg(23);
@@ -471,6 +472,8 @@ fn stride_two_convolutions_at_the_std_cnns_widths_match_the_definition() {
         (3, [6, 10], 33, 35),
         (2, [4, 4], 64, 32),
         (1, [7, 9], 32, 32),
+        (3, [18, 21], 32, 36),
+        (1, [16, 16], 40, 33),
         (2, [130, 130], 32, 33),
     ]
     .into_iter()

@@ -1072,7 +1072,7 @@ struct WeightGrad(Unfold, usize);
 
 impl Kernel for WeightGrad {
     fn run<T: Elem>(&self, inputs: &[&[T]]) -> Vec<T> {
-        match winograd::Algorithm::of::<T>(&self.0, self.1, Pass::Gradient) {
+        match winograd::Algorithm::of_weight_grad::<T>(&self.0, self.1) {
             Some(a) => winograd::weight_grad(a, inputs[0], inputs[1], &self.0, self.1),
             None => weight_grad(inputs[0], inputs[1], &self.0, self.1),
         }

@@ -41,6 +41,13 @@ const MIN_CHANNELS: usize = 32;
 /// transformed filters 2.25x larger and read for fewer rows).
 const F43_MIN_SIZE: usize = 8;
 
+/// Smallest output side at which the weight gradient of a 4x4 stride-2 convolution runs by
+/// [`Algorithm::F22Phases`] (measured on a 2-core AVX-512 machine, batch 64: 20-25 % less
+/// time at 8x8 to 16x16 outputs; at 4x4 even for 256 -> 256 and 1.3x slower for the 512 ->
+/// 256 deconvolution, whose 9 accumulators `[O, 4C]` a thread, 2.25x im2col's, are summed
+/// over only 128 tiles).
+const PHASE_WEIGHT_GRAD_MIN_SIZE: usize = 8;
+
 /// Whether Winograd (F(2x2, 3x3) or F(4x4, 3x3)) computes this convolution: a 3x3 kernel at
 /// stride 1 without dilation or groups, padding at most 2 (every tile's patch starts at most
 /// 2 before the image), and at least [`MIN_CHANNELS`] channels on both sides (below that the
@@ -96,6 +103,17 @@ impl Algorithm {
         applies(u, out_channels)
             .then_some(tiling)
             .filter(|_| T::WINOGRAD)
+    }
+
+    /// The tiling of this convolution's weight gradient, if Winograd computes it: as [`of`]
+    /// for a gradient, the 4x4 stride-2 phases only from [`PHASE_WEIGHT_GRAD_MIN_SIZE`]
+    /// outputs a side.
+    ///
+    /// [`of`]: Algorithm::of
+    pub(super) fn of_weight_grad<T: Elem>(u: &Unfold, out_channels: usize) -> Option<Self> {
+        let small = u.out_size[0].min(u.out_size[1]) < PHASE_WEIGHT_GRAD_MIN_SIZE;
+        Self::of::<T>(u, out_channels, Pass::Gradient)
+            .filter(|&a| !(a == Algorithm::F22Phases && small))
     }
 
     /// The tiling of a 3x3 stride-1 convolution ([`applies`]) with outputs `out_size` in
@@ -1064,7 +1082,7 @@ fn phase_filter_grad_transform<T: Elem>(sums: &[T], o_n: usize, c_n: usize) -> V
 }
 
 /// The weight gradient of `conv2d(x, W)` by the adjoint of Winograd with `tiling`
-/// ([`Algorithm::of`] for a [`Pass::Gradient`]): per chunk of tile rows, `V[ξ][tiles, K]`
+/// ([`Algorithm::of_weight_grad`]): per chunk of tile rows, `V[ξ][tiles, K]`
 /// from the images (`K` = C, or 4C over the phases of [`Algorithm::F22Phases`]) and
 /// `DY[ξ][tiles, O]` from the output gradient, both channels-last, and one product `M[ξ][O,
 /// K] += DY[ξ]ᵀ · V[ξ]` per point `ξ`, one accumulator per task.
