@@ -463,7 +463,8 @@ fn winograd_convolutions_match_the_definition() {
 /// at which a kernel may specialise them, and the transposed convolutions that invert their
 /// shapes: even sizes with odd halves, odd sizes, batch 1, 2 and 3, outputs below 8 a side
 /// and from 8 (where the weight gradients run by phases too); the last case (33 x 33 tiles
-/// an image for the forward by phases) is larger than one chunk of tiles.
+/// an image for the kernels by phases, forward and input gradient) is larger than one chunk
+/// of tiles, so an image's input gradient is added up over two chunks.
 #[test]
 fn stride_two_convolutions_at_the_std_cnns_widths_match_the_definition() {
     let mut rng = Lcg(23);

@@ -1085,9 +1085,12 @@ struct Fold(Unfold, usize, Pass);
 impl Kernel for Fold {
     fn run<T: Elem>(&self, inputs: &[&[T]]) -> Vec<T> {
         let (z, w, bias) = (inputs[0], inputs[1], inputs.get(2).copied());
-        match T::WINOGRAD && winograd::applies(&self.0, self.1) {
-            true => winograd::input_grad(z, w, bias, &self.0, self.1, self.2),
-            false => fold(z, w, bias, &self.0, self.1),
+        match winograd::Algorithm::of::<T>(&self.0, self.1, self.2) {
+            Some(winograd::Algorithm::F22Phases) => {
+                winograd::phase_input_grad(z, w, bias, &self.0, self.1)
+            }
+            Some(_) => winograd::input_grad(z, w, bias, &self.0, self.1, self.2),
+            None => fold(z, w, bias, &self.0, self.1),
         }
     }
 }

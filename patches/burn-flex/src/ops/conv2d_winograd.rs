@@ -14,7 +14,9 @@
 //! A 4x4 stride-2 convolution with padding 1 (the standard CNN's down-sampling, and the
 //! input gradient of its up-sampling deconvolutions) runs forward as a 2x2 stride-1 one over
 //! the input's four phases by F(2x2, 2x2) ([`Algorithm::F22Phases`]): 9 products `[tiles,
-//! 4C] · [4C, O]` instead of im2col's 16 taps.
+//! 4C] · [4C, O]` instead of im2col's 16 taps. Its input gradient (and so the deconvolutions'
+//! forward pass) runs by the adjoint of the same identity ([`phase_input_grad`]), its weight
+//! gradient from 8x8 outputs up too ([`weight_grad`]).
 //!
 //! The transforms run on the images channels-last, each step along the channels, so their
 //! loops are as long at 4x4 and 8x8 (the standard CNN's deep layers, 2-4 tiles a row) as at
@@ -371,6 +373,15 @@ fn combine<T: Elem, const I: usize>(out: &mut [T], ins: [&[T]; I], f: impl Fn([T
     let ins = ins.map(|s| &s[..out.len()]);
     for (k, o) in out.iter_mut().enumerate() {
         *o = f(ins.map(|s| s[k]));
+    }
+}
+
+/// `out[k] += f([ins[0][k], ins[1][k], ..])` over `out` (as [`combine`]).
+#[inline(always)]
+fn add_into<T: Elem, const I: usize>(out: &mut [T], ins: [&[T]; I], f: impl Fn([T; I]) -> T) {
+    let ins = ins.map(|s| &s[..out.len()]);
+    for (k, o) in out.iter_mut().enumerate() {
+        *o = *o + f(ins.map(|s| s[k]));
     }
 }
 
@@ -1182,4 +1193,129 @@ pub(super) fn input_grad<T: Elem>(
     let tiling = Algorithm::three_by_three(pass, v.out_size);
     let filters = filter_transform(tiling, w, o_n, c_n, Filters::FlippedTransposed);
     transformed_forward(tiling, dy, &filters, bias, &v, c_n)
+}
+
+/// `dx += B P Bᵀ` for the 3x3 products `P[ξ][t][(p, q, c)]` of each 2x2 output tile `t`, with
+/// `B = [[1, 0, 0], [-1, 1, -1], [0, 0, 1]]` (the adjoint of [`phase_input_transform`]'s `Bᵀ`):
+/// `e0 = p0, e1 = p1 - p0 - p2, e2 = p2` over the rows, then over the columns, each patch
+/// pixel `(a, b)` of phase `(p, q)` added into input pixel `(4 ti + 2a + p - 1, 4 tj + 2b + q
+/// - 1)` of `acc` (the task's images channels-last; pixels outside the image dropped, as the
+/// forward pass read zeros there). Neighbouring tiles' patches share a row or column.
+fn phase_input_scatter<T: Elem>(prods: &[T], u: &Unfold, chunk: RowChunk, acc: &mut [T]) {
+    let [th, tw] = tiles(u, 2);
+    let [in_h, in_w] = u.in_size;
+    let c_n = u.channels;
+    let k = 4 * c_n;
+    let n = (chunk.end - chunk.start) * tw;
+    // B P over the rows: `r[(3 a + j) C..]` is row a of column j.
+    let mut r = vec![T::zero(); 9 * c_n];
+    for g in chunk.start..chunk.end {
+        let (image, ti) = (g / th, g % th);
+        let dst = &mut acc[image * in_h * in_w * c_n..][..in_h * in_w * c_n];
+        for tj in 0..tw {
+            let at = (g - chunk.start) * tw + tj;
+            for (p, q) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
+                let phase = (2 * p + q) * c_n;
+                let pp = |xi: usize| &prods[(xi * n + at) * k + phase..][..c_n];
+                for j in 0..3 {
+                    let row = |a: usize| (3 * a + j) * c_n..(3 * a + j + 1) * c_n;
+                    r[row(0)].copy_from_slice(pp(j));
+                    zip3(&mut r[row(1)], pp(3 + j), pp(j), pp(6 + j), |b, a, c| {
+                        b - a - c
+                    });
+                    r[row(2)].copy_from_slice(pp(6 + j));
+                }
+                for a in 0..3 {
+                    let h = (4 * ti + 2 * a + p).wrapping_sub(1);
+                    if h >= in_h {
+                        continue;
+                    }
+                    let col = |j: usize| &r[(3 * a + j) * c_n..][..c_n];
+                    for b in 0..3 {
+                        let w = (4 * tj + 2 * b + q).wrapping_sub(1);
+                        if w >= in_w {
+                            continue;
+                        }
+                        let px = &mut dst[(h * in_w + w) * c_n..][..c_n];
+                        match b {
+                            1 => add_into(px, [col(1), col(0), col(2)], |[y, x, z]| y - x - z),
+                            _ => add_into(px, [col(b)], |[v]| v),
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// conv2d's input gradient (or, in the conv2d frame, conv_transpose2d's output) for a 4x4
+/// stride-2 kernel with padding 1, plus `bias`: the adjoint of [`forward`] by
+/// [`Algorithm::F22Phases`], 9 products `[tiles, O] · [O, 4C]` per chunk instead of
+/// col2im's 16 taps.
+///
+/// Per chunk of tile rows of `z` (`[batch, O, out_h, out_w]`): `DZ[ξ][tiles, O]` by
+/// [`phase_grad_transform`], `P[ξ] = DZ[ξ] · U[ξ]` with the forward pass's transformed
+/// filters, and [`phase_input_scatter`] into the images channels-last, each stored `[C, in_h,
+/// in_w]` once its last tile row is in.
+pub(super) fn phase_input_grad<T: Elem>(
+    z: &[T],
+    w: &[T],
+    bias: Option<&[T]>,
+    u: &Unfold,
+    out_channels: usize,
+) -> Vec<T> {
+    let (c_n, o_n) = (u.channels, out_channels);
+    let k = 4 * c_n;
+    let filters = phase_filter_transform(w, o_n, c_n);
+    let [th, tw] = tiles(u, 2);
+    let plane = u.in_size[0] * u.in_size[1];
+    let out_plane = u.out_size[0] * u.out_size[1];
+    let per_image = c_n * plane;
+    let mut x = zeros(u.batch * per_image, T::zero());
+    let per_chunk = chunk_tiles(9, k.max(o_n));
+    let grain = (per_chunk / tw.max(1)).max(1) / th.max(1);
+    split_batch(&mut x, u.batch, per_image, grain, |first, x, alongside| {
+        let images = x.len() / per_image.max(1);
+        let z = &z[first * o_n * out_plane..][..images * o_n * out_plane];
+        T::with_scratch(|s| {
+            let mut loaded = 0..0;
+            s.nhwc.clear();
+            s.nhwc.resize(images * per_image, T::zero());
+            let mut stored = 0;
+            for chunk in row_chunks(images * th, tw, per_chunk) {
+                let n = (chunk.end - chunk.start) * tw;
+                let spanned = chunk.images(th);
+                let first_image = spanned.start;
+                load_channels_last(z, o_n, out_plane, spanned, &mut loaded, &mut s.block);
+                s.out.resize(9 * n * o_n, T::zero());
+                s.cols.resize(9 * n * k, T::zero());
+                phase_grad_transform(&s.block, first_image, u, o_n, chunk, &mut s.out);
+                for xi in 0..9 {
+                    let lhs = Mat {
+                        ptr: s.out[xi * n * o_n..].as_ptr(),
+                        rs: o_n as isize,
+                        cs: 1,
+                    };
+                    let rhs = Mat {
+                        ptr: filters[xi * o_n * k..].as_ptr(),
+                        rs: k as isize,
+                        cs: 1,
+                    };
+                    let dst = s.cols[xi * n * k..].as_mut_ptr();
+                    // SAFETY: the blocks are `n x o_n`, `o_n x k`, `n x k`.
+                    unsafe { matmul([n, k, o_n], dst, k, false, lhs, rhs, !alongside) };
+                }
+                phase_input_scatter(&s.cols, u, chunk, &mut s.nhwc);
+                for image in stored..chunk.end / th {
+                    let at = image * per_image..(image + 1) * per_image;
+                    transpose(&s.nhwc[at.clone()], plane, c_n, &mut x[at]);
+                }
+                stored = chunk.end / th;
+            }
+        });
+        if let Some(bias) = bias {
+            add_bias(x, bias, plane);
+        }
+    });
+    x
 }
