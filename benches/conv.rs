@@ -74,6 +74,7 @@ const CASES: [Case; 14] = [
 const ROUNDS: usize = 5;
 
 fn main() {
+    sngan::tune_allocator();
     // `cargo bench --bench conv -- NAME` runs only the cases whose name contains NAME.
     let only = std::env::args().skip(1).find(|a| !a.starts_with('-'));
     let device = sngan::default_device();

@@ -19,6 +19,7 @@ use sngan::models::{DiscriminatorConfig, GeneratorConfig};
 use sngan::train::{RunOptions, TrainConfig, experiments, train};
 
 fn main() {
+    sngan::tune_allocator();
     // `cargo bench --bench train -- NAME` runs only the cases whose name contains NAME.
     let only = std::env::args().skip(1).find(|a| !a.starts_with('-'));
     let device = sngan::default_device().autodiff();

@@ -9,8 +9,10 @@ use crate::train::{RunOptions, TrainConfig, train};
 
 /// Trains `configs/<stem>.json` (an example runs from its checkout); arguments: `DATA_PATH
 /// [RUN_DIR]`, or for the quick-start, whose MNIST is embedded, `[RUN_DIR]`. The run
-/// directory defaults to `runs/<stem>` and is resumed when it holds the run already.
+/// directory defaults to `runs/<stem>` and is resumed when it holds the run already. Sets up
+/// the allocator first ([`crate::tune_allocator`]).
 pub fn run_experiment(stem: &str) -> Result<()> {
+    crate::tune_allocator();
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("configs")
         .join(format!("{stem}.json"));

@@ -6,11 +6,13 @@
 //! the features `flex` (CPU, default), `ndarray`, `wgpu` and `cuda` decide which [`Backend`]s
 //! a binary contains, and [`device`] turns a `--device` string into a Burn [`Device`].
 
+mod allocator;
 mod backend;
 mod experiment;
 mod quickstart;
 pub mod scores;
 
+pub use allocator::tune_allocator;
 pub use backend::{Backend, DeviceError, compiled_backends, data_parallel, default_device, device};
 pub use burn;
 pub use burn::prelude::Device;
