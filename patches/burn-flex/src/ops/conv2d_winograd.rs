@@ -341,9 +341,13 @@ impl RowChunk {
     }
 }
 
-/// The task's `rows` tile rows in chunks of about `per_tiles` tiles (at least one row each).
+/// The task's `rows` tile rows in equal chunks of about `per_tiles` tiles (at least one row
+/// each, at most 1.5x `per_tiles` where the rows are not a multiple): every chunk's products
+/// pack the transformed filters anew, so a short last chunk would cost as much packing as a
+/// full one.
 fn row_chunks(rows: usize, tw: usize, per_tiles: usize) -> impl Iterator<Item = RowChunk> {
     let per = (per_tiles / tw.max(1)).max(1);
+    let per = rows.div_ceil(((rows + per / 2) / per).max(1)).max(1);
     (0..rows).step_by(per).map(move |start| RowChunk {
         start,
         end: (start + per).min(rows),
