@@ -711,7 +711,7 @@ pub(super) fn split_batch<T: Elem>(
     {
         use rayon::prelude::*;
         let threads = rayon::current_num_threads();
-        let (grain, groups) = (grain.max(1), batch.div_ceil(grain.max(1)));
+        let groups = batch.div_ceil(grain.max(1));
         let bounds: Vec<usize> = match groups >= threads {
             true => {
                 let parts = groups.min(PARTS_PER_THREAD * threads) / threads * threads;
