@@ -38,7 +38,10 @@ pub fn mnist_quickstart() -> TrainConfig {
     //   with conditional BN, 0.289, 0.265, 0.288 with the one-hot, same speed).
     // - MSGAN's mode seeking at 0.75 (`mode_seeking`): two samples of a class pushed apart in
     //   proportion to their latents' distance. Seeds 0-2: recall 0.508, 0.461, 0.511, FID 59,
-    //   69, 55, 96.3, 95.2, 95.6 % as asked, coverage 0.73, 0.66, 0.69, precision 0.90-0.91.
+    //   69, 55, 96.3, 95.2, 95.6 % as asked, coverage 0.73, 0.66, 0.69, precision 0.90-0.91
+    //   (2026-12-03's kernels; the sweeps below are of them too). On 2026-12-05's kernels,
+    //   which sum in another order: recall 0.517, 0.420, 0.468, FID 56, 80, 63, 95.4, 95.2,
+    //   95.9 % as asked.
     //   At 0.5: recall 0.446, 0.458, 0.411 (96.0-96.6 % as asked); at 0.6: 0.514, 0.446,
     //   0.458 (96.8, 96.4, 95.05 %); at 1.0 (seed 0): 0.496 at 94.3 %, precision 0.88.
     // - Equal Adam rates 4e-4 (0.5, 0.999), n_dis = 1, batches of 32, 3,600 steps, no decay:
